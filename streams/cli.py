@@ -1,0 +1,55 @@
+"""The ``salespulse`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from streams.config import ConfigError, load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="salespulse",
+        description="Streaming sales KPIs from Kafka events to Prometheus.",
+    )
+    subcommands = parser.add_subparsers(dest="command", required=True)
+
+    worker = subcommands.add_parser(
+        "worker", help="run a worker that consumes the input topics"
+    )
+    worker.set_defaults(handler=_run_worker)
+
+    from dashboards.cli import register as register_dashboards
+    from streams.simulator.cli import register as register_simulator
+
+    register_simulator(subcommands)
+    register_dashboards(subcommands)
+    return parser
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    from streams.worker import run_worker
+
+    return run_worker(load_settings())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args))
+    except ConfigError as error:
+        print(f"salespulse: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
