@@ -84,4 +84,3 @@ def _headers_of(message: Any) -> list[tuple[str, bytes]]:
     if isinstance(headers, dict):
         return list(headers.items())
     return list(headers)
-

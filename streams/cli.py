@@ -7,7 +7,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from dashboards.cli import register as register_dashboards
 from streams.config import ConfigError, load_settings
+from streams.simulator.cli import register as register_simulator
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,16 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=_run_worker)
 
-    from dashboards.cli import register as register_dashboards
-    from streams.simulator.cli import register as register_simulator
-
     register_simulator(subcommands)
     register_dashboards(subcommands)
     return parser
 
 
 def _run_worker(args: argparse.Namespace) -> int:
-    from streams.worker import run_worker
+    # Faust is imported only by the commands that run it: it is slow to load.
+    from streams.worker import run_worker  # noqa: PLC0415
 
     return run_worker(load_settings())
 

@@ -127,9 +127,7 @@ def environment_variable(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
 
 
-def load_settings(
-    environ: dict[str, str] | None = None, **overrides: Any
-) -> Settings:
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Read, validate and return the settings.
 
     Args:
@@ -177,7 +175,6 @@ def _describe(error: ValidationError) -> str:
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"])
         lines.append(
-            f"{environment_variable(field)}={problem.get('input')!r}: "
-            f"{problem['msg']}"
+            f"{environment_variable(field)}={problem.get('input')!r}: {problem['msg']}"
         )
     return "invalid settings:\n  " + "\n  ".join(lines)

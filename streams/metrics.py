@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+)
 
 from streams import __version__
 
 PREFIX = "salespulse"
+
+# A `_created` series per counter doubles the exposition and no dashboard or
+# rule reads it.
+disable_created_metrics()
 
 
 class EngineMetrics:
@@ -29,8 +38,7 @@ class EngineMetrics:
         )
         self.last_consumed = Gauge(
             f"{PREFIX}_event_last_consumed_timestamp_seconds",
-            "Wall-clock time at which the worker last consumed a message of "
-            "the topic.",
+            "Wall-clock time at which the worker last consumed a message of the topic.",
             ["topic"],
             registry=self.registry,
         )

@@ -27,6 +27,7 @@ def run_worker(settings: Settings) -> int:
     worker = faust.Worker(
         app,
         loglevel=settings.log_level,
+        quiet=True,
         redirect_stdouts=False,
         override_logging=False,
     )

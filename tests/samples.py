@@ -70,20 +70,6 @@ DATA: dict[str, dict[str, Any]] = {
     },
 }
 
-TOPICS = {
-    "deal": "deals",
-    "activity": "activities",
-    "lead": "leads",
-    "subscription": "subscriptions",
-    "cost": "costs",
-}
-
-
-def feed_of(event_type: str) -> str:
-    """Return the feed name (``deals``, ...) that carries ``event_type``."""
-    return TOPICS[event_type.split(".")[0]]
-
-
 def envelope(event_type: str, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """Return a CloudEvents 1.0 structured-mode document."""
     return {
