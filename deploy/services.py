@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import os
 import signal
@@ -27,7 +28,7 @@ import urllib.request
 import uuid
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -748,6 +749,20 @@ async def kafka_round_trip(bootstrap_servers: str, timeout: float) -> None:
     finally:
         await producer.stop()
 
+    async with _groupless_consumer(bootstrap_servers, timeout_ms) as consumer:
+        partition = TopicPartition(READY_TOPIC, 0)
+        consumer.assign([partition])
+        consumer.seek(partition, written.offset)
+        record = await asyncio.wait_for(consumer.getone(), timeout_ms / 1000)
+    if record.value != payload:
+        raise KafkaError(f"fetched {record.value!r} where {payload!r} was produced")
+
+
+@contextlib.asynccontextmanager
+async def _groupless_consumer(
+    bootstrap_servers: str, timeout_ms: int
+) -> AsyncIterator[Any]:
+    """Yield a started consumer that belongs to no group; stop it on exit."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
@@ -755,20 +770,23 @@ async def kafka_round_trip(bootstrap_servers: str, timeout: float) -> None:
     )
     await consumer.start()
     try:
-        partition = TopicPartition(READY_TOPIC, 0)
-        consumer.assign([partition])
-        consumer.seek(partition, written.offset)
-        record = await asyncio.wait_for(consumer.getone(), timeout_ms / 1000)
+        yield consumer
     finally:
         await consumer.stop()
-    if record.value != payload:
-        raise KafkaError(f"fetched {record.value!r} where {payload!r} was produced")
 
 
 async def ensure_topics(
     bootstrap_servers: str, partitions_by_topic: dict[str, int], timeout_ms: int
 ) -> None:
-    """Create the topics that do not exist yet, with a replication factor of 1."""
+    """Create the topics that do not exist yet and wait for their leaders.
+
+    Args:
+        bootstrap_servers: the broker's ``host:port``.
+        partitions_by_topic: partitions of each topic to create; a topic that
+            exists is left as it is, whatever its partition count.
+        timeout_ms: how long the broker may take to create them and elect
+            every partition's leader.
+    """
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms
     )
@@ -780,12 +798,39 @@ async def ensure_topics(
             for topic, partitions in partitions_by_topic.items()
             if topic not in existing
         ]
-        if not missing:
-            return
-        response = await admin.create_topics(missing, timeout_ms=timeout_ms)
+        if missing:
+            response = await admin.create_topics(missing, timeout_ms=timeout_ms)
+            _raise_topic_errors(response.topic_errors)
     finally:
         await admin.close()
-    for topic, error_code, *message in response.topic_errors:
+    if missing:
+        created = {new.name: new.num_partitions for new in missing}
+        await _wait_for_leaders(bootstrap_servers, created, timeout_ms)
+
+
+def _raise_topic_errors(topic_errors: Sequence[tuple[Any, ...]]) -> None:
+    """Raise the first error of a CreateTopics answer, except "already exists"."""
+    for topic, error_code, *message in topic_errors:
         error_type = for_code(error_code)
         if error_code != 0 and error_type is not TopicAlreadyExistsError:
             raise error_type(f"creating topic {topic}: {message}")
+
+
+async def _wait_for_leaders(
+    bootstrap_servers: str, partitions_by_topic: dict[str, int], timeout_ms: int
+) -> None:
+    """Wait until the broker leads every partition of new topics.
+
+    The controller answers CreateTopics, and the metadata names the leader,
+    a moment before the broker acts as that leader; a producer that comes
+    sooner gets NotLeaderForPartition. Asking each partition's end offset
+    retries quietly until the broker answers as leader.
+    """
+    async with _groupless_consumer(bootstrap_servers, timeout_ms) as consumer:
+        await consumer.end_offsets(
+            [
+                TopicPartition(topic, partition)
+                for topic, partitions in partitions_by_topic.items()
+                for partition in range(partitions)
+            ]
+        )
