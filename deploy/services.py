@@ -268,6 +268,10 @@ class Service(ABC):
         """Return every port the process must listen on before it is probed."""
         return [self.port]
 
+    def _environment(self) -> dict[str, str] | None:
+        """Return the process's environment; None inherits this process's."""
+        return None
+
     def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
         """Run a command in its own session, its output appended to the log."""
         logger.debug("spawning component=%s command=%s", self.component, command)
@@ -278,6 +282,7 @@ class Service(ABC):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
+                env=self._environment(),
                 start_new_session=True,
             )
 
