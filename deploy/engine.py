@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,22 +29,13 @@ class _EngineProcess(Service):
     def _command(self) -> list[str]:
         return [sys.executable, "-m", "streams.cli", *self.arguments]
 
-    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+    def _environment(self) -> dict[str, str]:
         environment = {**os.environ, **self.settings}
         # The repository first, so that a source tree runs as it is.
         environment["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")])
         )
-        with self.log_path.open("ab") as log:
-            return subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                env=environment,
-                start_new_session=True,
-            )
+        return environment
 
 
 class Worker(_EngineProcess):

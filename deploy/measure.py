@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaProducer
 
 from deploy.services import (
     Alertmanager,
@@ -24,9 +24,9 @@ from deploy.services import (
     Prometheus,
     Redis,
     Service,
-    ensure_topics,
     run_coroutine,
 )
+from streams.topics import ensure_topics
 
 logger = logging.getLogger(__name__)
 

@@ -37,19 +37,14 @@ from xml.etree import ElementTree
 
 import redis
 import yaml
-
-# aiokafka ships no type information.
-from aiokafka import (  # type: ignore[import-untyped]
+from aiokafka import (
     AIOKafkaConsumer,
     AIOKafkaProducer,
     TopicPartition,
 )
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
-from aiokafka.errors import (  # type: ignore[import-untyped]
-    KafkaError,
-    TopicAlreadyExistsError,
-    for_code,
-)
+from aiokafka.errors import KafkaError
+
+from streams.topics import ensure_topics
 
 logger = logging.getLogger(__name__)
 
@@ -742,7 +737,7 @@ def run_coroutine(coroutine: Any) -> Any:
 async def kafka_round_trip(bootstrap_servers: str, timeout: float) -> None:
     """Produce a message to the readiness topic and fetch the same one back."""
     timeout_ms = max(int(min(timeout, 10.0) * 1000), 1000)
-    await ensure_topics(bootstrap_servers, {READY_TOPIC: 1}, timeout_ms)
+    await ensure_topics(bootstrap_servers, {READY_TOPIC: 1}, timeout_ms=timeout_ms)
 
     payload = uuid.uuid4().bytes
     producer = AIOKafkaProducer(
@@ -778,64 +773,3 @@ async def _groupless_consumer(
         yield consumer
     finally:
         await consumer.stop()
-
-
-async def ensure_topics(
-    bootstrap_servers: str, partitions_by_topic: dict[str, int], timeout_ms: int
-) -> None:
-    """Create the topics that do not exist yet and wait for their leaders.
-
-    Args:
-        bootstrap_servers: the broker's ``host:port``.
-        partitions_by_topic: partitions of each topic to create; a topic that
-            exists is left as it is, whatever its partition count.
-        timeout_ms: how long the broker may take to create them and elect
-            every partition's leader.
-    """
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms
-    )
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(topic, partitions, replication_factor=1)
-            for topic, partitions in partitions_by_topic.items()
-            if topic not in existing
-        ]
-        if missing:
-            response = await admin.create_topics(missing, timeout_ms=timeout_ms)
-            _raise_topic_errors(response.topic_errors)
-    finally:
-        await admin.close()
-    if missing:
-        created = {new.name: new.num_partitions for new in missing}
-        await _wait_for_leaders(bootstrap_servers, created, timeout_ms)
-
-
-def _raise_topic_errors(topic_errors: Sequence[tuple[Any, ...]]) -> None:
-    """Raise the first error of a CreateTopics answer, except "already exists"."""
-    for topic, error_code, *message in topic_errors:
-        error_type = for_code(error_code)
-        if error_code != 0 and error_type is not TopicAlreadyExistsError:
-            raise error_type(f"creating topic {topic}: {message}")
-
-
-async def _wait_for_leaders(
-    bootstrap_servers: str, partitions_by_topic: dict[str, int], timeout_ms: int
-) -> None:
-    """Wait until the broker leads every partition of new topics.
-
-    The controller answers CreateTopics, and the metadata names the leader,
-    a moment before the broker acts as that leader; a producer that comes
-    sooner gets NotLeaderForPartition. Asking each partition's end offset
-    retries quietly until the broker answers as leader.
-    """
-    async with _groupless_consumer(bootstrap_servers, timeout_ms) as consumer:
-        await consumer.end_offsets(
-            [
-                TopicPartition(topic, partition)
-                for topic, partitions in partitions_by_topic.items()
-                for partition in range(partitions)
-            ]
-        )

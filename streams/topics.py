@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
@@ -33,17 +35,30 @@ async def ensure_topics(
     bootstrap_servers: str,
     partitions_by_topic: Mapping[str, int],
     configs: Mapping[str, Mapping[str, str]] | None = None,
+    timeout_ms: int = 30_000,
 ) -> list[str]:
-    """Create the topics that do not exist yet; return the names created.
+    """Create the topics that do not exist yet, wait for their leaders.
 
     A topic that exists keeps its partition count: changing it would move
     keys between partitions, so the engine never does it by itself.
+
+    Args:
+        bootstrap_servers: the brokers, ``host:port,...``.
+        partitions_by_topic: the partitions of each topic to create.
+        configs: topic-level settings of some of them (``retention.ms``...).
+        timeout_ms: how long the broker may take to create them and elect
+            every partition's leader.
+
+    Returns:
+        The names of the topics created.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms
+    )
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        wanted = [
+        missing = [
             NewTopic(
                 name,
                 num_partitions=count,
@@ -53,25 +68,58 @@ async def ensure_topics(
             for name, count in partitions_by_topic.items()
             if name not in existing
         ]
-        if wanted:
-            await _create(admin, wanted)
-            log.info("created topics: %s", ", ".join(t.name for t in wanted))
-        return [topic.name for topic in wanted]
+        if missing:
+            response = await admin.create_topics(missing, timeout_ms=timeout_ms)
+            _raise_topic_errors(response.topic_errors)
     except KafkaError as error:
         raise TopicError(
             f"cannot create topics on {bootstrap_servers}: {error!r}"
         ) from error
     finally:
         await admin.close()
+    if missing:
+        await _wait_for_leaders(bootstrap_servers, missing, timeout_ms)
+        log.info("created topics: %s", ", ".join(topic.name for topic in missing))
+    return [topic.name for topic in missing]
 
 
-async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> None:
-    response = await admin.create_topics(topics)
-    for name, code, *message in response.topic_errors:
+def _raise_topic_errors(topic_errors: Sequence[tuple[Any, ...]]) -> None:
+    """Raise the first error of a CreateTopics answer but "already exists".
+
+    Another worker may create a topic between our listing and our request.
+    """
+    for name, code, *message in topic_errors:
         error = for_code(code)
-        # Another worker may have created it between our listing and our request.
         if code != 0 and error is not TopicAlreadyExistsError:
             raise TopicError(f"cannot create topic {name}: {error.__name__} {message}")
+
+
+async def _wait_for_leaders(
+    bootstrap_servers: str, topics: Sequence[NewTopic], timeout_ms: int
+) -> None:
+    """Wait until the broker leads every partition of new topics.
+
+    The controller answers CreateTopics, and the metadata names the leader,
+    a moment before the broker acts as that leader; a producer that comes
+    sooner gets NotLeaderForPartition. Asking each partition's end offset
+    retries quietly until the broker answers as leader.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        request_timeout_ms=timeout_ms,
+    )
+    await consumer.start()
+    try:
+        await consumer.end_offsets(
+            [
+                TopicPartition(topic.name, partition)
+                for topic in topics
+                for partition in range(topic.num_partitions)
+            ]
+        )
+    finally:
+        await consumer.stop()
 
 
 async def ensure_engine_topics(settings: Settings) -> list[str]:

@@ -18,9 +18,9 @@ from types import TracebackType
 from typing import IO, Protocol, Self
 
 import msgspec
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
-from aiokafka.errors import (  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import (
     KafkaError,
     TopicAlreadyExistsError,
 )

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 import pytest
 import redis
 import yaml
-from aiokafka import (  # type: ignore[import-untyped]
+from aiokafka import (
     AIOKafkaConsumer,
     AIOKafkaProducer,
     TopicPartition,
 )
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy import services
 from deploy.services import (
@@ -30,9 +30,9 @@ from deploy.services import (
     Prometheus,
     Redis,
     ServiceError,
-    ensure_topics,
     write_prometheus_config,
 )
+from streams.topics import ensure_topics
 from tests.conftest import MakeAlertmanager, MakePrometheus
 
 T = TypeVar("T")

@@ -45,9 +45,7 @@ def test_environment_wins_over_file_and_file_over_defaults(tmp_path: Path) -> No
 
 
 def test_several_brokers_become_one_faust_url() -> None:
-    settings = load_settings(
-        {"SALESPULSE_KAFKA_BOOTSTRAP_SERVERS": "k1:9092, k2:9092"}
-    )
+    settings = load_settings({"SALESPULSE_KAFKA_BOOTSTRAP_SERVERS": "k1:9092, k2:9092"})
     assert settings.kafka_url == "kafka://k1:9092;k2:9092"
 
 
@@ -74,7 +72,7 @@ def test_a_bad_value_names_the_variable_the_value_and_what_is_accepted(
 def test_an_unknown_setting_in_the_file_is_named(tmp_path: Path) -> None:
     file = tmp_path / "salespulse.toml"
     file.write_text("kafka_bootstrap = 'x:1'\n")
-    with pytest.raises(ConfigError, match="unknown setting.*kafka_bootstrap"):
+    with pytest.raises(ConfigError, match=r"unknown setting.*kafka_bootstrap"):
         load_settings({"SALESPULSE_CONFIG": str(file)})
 
 
