@@ -100,7 +100,7 @@ class CostCategory(StrEnum):
     SALES = "sales"
 
 
-class InvalidEvent(KpiError):  # noqa: N818 (the name is the public contract)
+class InvalidEvent(KpiError):
     """A message that is not a valid event of the feed it arrived on."""
 
     def __init__(self, reason: RejectReason, detail: str) -> None:
