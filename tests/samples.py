@@ -70,6 +70,7 @@ DATA: dict[str, dict[str, Any]] = {
     },
 }
 
+
 def envelope(event_type: str, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """Return a CloudEvents 1.0 structured-mode document."""
     return {

@@ -11,7 +11,7 @@ payload as a JSON string, or ``"payload_base64"`` when it is not UTF-8;
 import asyncio
 import base64
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,15 +19,14 @@ from typing import IO, Protocol, Self
 
 import msgspec
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     KafkaError,
-    TopicAlreadyExistsError,
 )
 
 from kpis.events import Feed
 from streams.simulator.errors import SimulatorError
 from streams.simulator.faults import Message
+from streams.topics import TopicError, ensure_topics
 
 logger = logging.getLogger(__name__)
 
@@ -165,11 +164,12 @@ class KafkaSink:
     async def start(self) -> None:
         """Create the missing topics, then connect the producer."""
         try:
-            await create_topics(
-                self.bootstrap_servers, self.topics.values(), self.partitions
+            await ensure_topics(
+                self.bootstrap_servers,
+                dict.fromkeys(self.topics.values(), self.partitions),
             )
             await self._producer.start()
-        except KafkaError as error:
+        except (KafkaError, TopicError) as error:
             raise SimulatorError(
                 f"cannot reach Kafka at {self.bootstrap_servers}: {error}"
             ) from error
@@ -201,29 +201,3 @@ class KafkaSink:
             await asyncio.gather(*pending)
         except KafkaError as error:
             raise SimulatorError(f"Kafka refused a message: {error}") from error
-
-
-async def create_topics(
-    bootstrap_servers: str, topics: Iterable[str], partitions: int
-) -> list[str]:
-    """Create the topics that do not exist yet; return the ones created.
-
-    They get one replica: the simulator is a tool for a single-node stack.
-    """
-    names = sorted(set(topics))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [name for name in names if name not in existing]
-        if not missing:
-            return []
-        requests = [NewTopic(name, partitions, 1) for name in missing]
-        response = await admin.create_topics(requests)
-    finally:
-        await admin.close()
-    for topic, code, *_ in response.topic_errors:
-        if code not in (0, TopicAlreadyExistsError.errno):
-            raise SimulatorError(f"cannot create topic {topic}: error code {code}")
-    logger.info("created topics=%s partitions=%s", ",".join(missing), partitions)
-    return missing
