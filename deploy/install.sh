@@ -41,8 +41,14 @@ install_kafka() {
     fi
     log "resolving Kafka $version from Maven Central into $target"
     rm -rf "$target"
-    mvn -q -B -f deploy/kafka/pom.xml dependency:copy-dependencies \
-        -DincludeScope=runtime -DoutputDirectory="$root/$target" >&2
+    mkdir -p .cache
+    if ! mvn -B -f deploy/kafka/pom.xml dependency:copy-dependencies \
+            -DincludeScope=runtime -DoutputDirectory="$root/$target" \
+            >.cache/maven.log 2>&1; then
+        tail -n 30 .cache/maven.log >&2
+        log "Maven failed; the whole log is .cache/maven.log"
+        exit 1
+    fi
     touch "$target/.complete"
 }
 
@@ -53,9 +59,15 @@ install_python() {
         python3 -m venv .venv
     fi
     if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
-        log "pip install -e .[dev]"
-        .venv/bin/python -m pip install -q --upgrade pip >&2
-        .venv/bin/python -m pip install -q -e '.[dev]' >&2
+        log "pip install -e .[dev] (log: .cache/pip.log)"
+        mkdir -p .cache
+        if ! { .venv/bin/python -m pip install --upgrade pip \
+               && .venv/bin/python -m pip install -e '.[dev]'; } \
+               >.cache/pip.log 2>&1; then
+            tail -n 30 .cache/pip.log >&2
+            log "pip failed; the whole log is .cache/pip.log"
+            exit 1
+        fi
         touch "$stamp"
     fi
 }
