@@ -96,6 +96,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="simulated seconds per wall-clock second",
     )
     parser.add_argument("--seed", type=int, default=1)
+    for fault in ("duplicates", "late", "malformed"):
+        parser.add_argument(
+            f"--{fault}",
+            type=float,
+            default=0.0,
+            help=f"share of simulated events sent with this fault ({fault})",
+        )
     return parser.parse_args(argv)
 
 
@@ -184,6 +191,9 @@ def bring_up(stack: Stack, args: argparse.Namespace) -> list[Worker]:
                 f"--seed={args.seed}",
                 f"--rate={args.rate:g}",
                 f"--speedup={args.speedup:g}",
+                f"--duplicates={args.duplicates:g}",
+                f"--late={args.late:g}",
+                f"--malformed={args.malformed:g}",
             ],
         )
     )
