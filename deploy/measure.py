@@ -18,14 +18,9 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from deploy.services import (
-    Alertmanager,
-    Kafka,
-    Prometheus,
-    Redis,
-    Service,
-    run_coroutine,
-)
+from deploy.broker import Kafka
+from deploy.monitoring import Alertmanager, Prometheus
+from deploy.services import Redis, Service, run_coroutine
 from streams.topics import ensure_topics
 
 logger = logging.getLogger(__name__)

@@ -24,16 +24,10 @@ from types import FrameType
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from deploy.broker import Kafka
 from deploy.engine import REPOSITORY, Simulator, Worker
-from deploy.services import (
-    Alertmanager,
-    DeployError,
-    Kafka,
-    Prometheus,
-    Redis,
-    Service,
-    write_prometheus_config,
-)
+from deploy.monitoring import Alertmanager, Prometheus, write_prometheus_config
+from deploy.services import DeployError, Redis, Service
 from kpis.events import EVENT_TYPES
 
 log = logging.getLogger("salespulse.stack")

@@ -12,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy.services import (
-    Alertmanager,
-    Kafka,
-    Prometheus,
-    Redis,
-    write_prometheus_config,
-)
+from deploy.broker import Kafka
+from deploy.monitoring import Alertmanager, Prometheus, write_prometheus_config
+from deploy.services import Redis
 
 MakePrometheus = Callable[..., Prometheus]
 MakeAlertmanager = Callable[..., Alertmanager]

@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from deploy.services import Kafka
+from deploy.broker import Kafka
 from kpis.events import Feed, decode_event, partition_key
 from streams.simulator.company import default_company
 from streams.simulator.faults import messages

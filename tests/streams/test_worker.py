@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from deploy.broker import Kafka
 from deploy.engine import Worker
-from deploy.services import Kafka
 from kpis.events import EVENT_TYPES, Feed
 from streams.config import load_settings
 from tests.samples import DATA, envelope, sample
