@@ -1,0 +1,209 @@
+"""The sums of facts, and the samples they make for each calendar window.
+
+Flows and balances are summed by month (and by day for the measures that
+show today and this week); a window sums the months it spans. A distinct
+count is kept by the period of its own grain. Levels are plain sums. Each
+entry also counts its addends, so that an entry whose every fact has been
+retracted disappears, exactly as if it had never been added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple, TypeVar
+
+from kpis.facts import Fact, Labels
+from kpis.measures import Kind, Measure, Unit
+from kpis.periods import DAILY_WINDOWS, PERIOD_WINDOWS, Calendar, Grain, Period, Window
+from kpis.reference import ReferenceData
+
+LabelPairs = tuple[tuple[str, str], ...]
+
+_SeriesKey = tuple[Measure, Labels]
+K = TypeVar("K")
+B = TypeVar("B")
+
+
+class _Entry:
+    """A sum and the number of facts in it."""
+
+    __slots__ = ("addends", "total")
+
+    def __init__(self, total: Decimal, addends: int) -> None:
+        self.total = total
+        self.addends = addends
+
+
+class Sample(NamedTuple):
+    """One exported value: a measure, its full label set and its value."""
+
+    measure: Measure
+    labels: LabelPairs
+    value: Decimal
+
+
+class Ledger:
+    """Sums of facts by measure, labels and period."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        self._months: dict[_SeriesKey, dict[int, _Entry]] = {}
+        self._days: dict[_SeriesKey, dict[int, _Entry]] = {}
+        self._distinct: dict[_SeriesKey, dict[tuple[Grain, int], _Entry]] = {}
+        self._levels: dict[_SeriesKey, _Entry] = {}
+
+    def add(self, facts: Iterable[Fact], sign: int = 1) -> None:
+        """Add facts to the sums, or retract them with ``sign=-1``."""
+        bucket = self.calendar.bucket
+        for measure, labels, value, at, grain in facts:
+            key = (measure, labels)
+            if at is None:
+                _count(self._levels, key, value, sign)
+            elif grain is not None:
+                distinct = (grain, bucket(grain, at))
+                _count_in(self._distinct, key, distinct, value, sign)
+            else:
+                _count_in(self._months, key, bucket(Grain.MONTH, at), value, sign)
+                if measure.spec.daily:
+                    _count_in(self._days, key, bucket(Grain.DAY, at), value, sign)
+
+    def clear(self) -> None:
+        """Forget every sum."""
+        for sums in (self._months, self._days, self._distinct, self._levels):
+            sums.clear()
+
+    def samples(self, now: datetime, reference: ReferenceData) -> Iterator[Sample]:
+        """Yield every sample at ``now``, windows anchored there."""
+        windows = _WindowBuckets(self.calendar, now)
+        for (measure, labels), entry in self._levels.items():
+            yield _sample(measure, labels, (), entry.total, reference)
+        for (measure, labels), months in self._months.items():
+            if measure.spec.kind is Kind.BALANCE:
+                yield from _balance_samples(measure, labels, months, windows, reference)
+                continue
+            for window, span in windows.months.items():
+                total = _sum_range(months, span)
+                if total is not None:
+                    yield _sample(
+                        measure, labels, (("window", window),), total, reference
+                    )
+        for (measure, labels), days in self._days.items():
+            for window, span in windows.days.items():
+                total = _sum_range(days, span)
+                if total is not None:
+                    yield _sample(
+                        measure, labels, (("window", window),), total, reference
+                    )
+        for (measure, labels), periods in self._distinct.items():
+            for window, (grain, bucket) in windows.own_grain.items():
+                period = periods.get((grain, bucket))
+                if period is not None:
+                    yield _sample(
+                        measure, labels, (("window", window),), period.total, reference
+                    )
+
+
+class _WindowBuckets:
+    """The buckets each window spans at one instant."""
+
+    def __init__(self, calendar: Calendar, now: datetime) -> None:
+        periods = calendar.windows(now)
+        self.months: dict[str, range] = {
+            window.value: _bucket_range(calendar, Grain.MONTH, periods[window])
+            for window in PERIOD_WINDOWS
+        }
+        self.days: dict[str, range] = {
+            window.value: _bucket_range(calendar, Grain.DAY, periods[window])
+            for window in DAILY_WINDOWS
+        }
+        self.own_grain: dict[str, tuple[Grain, int]] = {
+            window.value: (
+                periods[window].grain,
+                calendar.bucket(periods[window].grain, periods[window].start),
+            )
+            for window in PERIOD_WINDOWS
+        }
+        self.periods: Mapping[Window, Period] = periods
+
+
+def _bucket_range(calendar: Calendar, grain: Grain, period: Period) -> range:
+    last = period.end - timedelta(microseconds=1)
+    return range(calendar.bucket(grain, period.start), calendar.bucket(grain, last) + 1)
+
+
+def _sum_range(buckets: dict[int, _Entry], span: range) -> Decimal | None:
+    """Return the sum over the buckets in ``span``; None when none has facts."""
+    entries = [buckets[bucket] for bucket in span if bucket in buckets]
+    if not entries:
+        return None
+    return sum((entry.total for entry in entries), Decimal(0))
+
+
+def _balance_samples(
+    measure: Measure,
+    labels: Labels,
+    months: dict[int, _Entry],
+    windows: _WindowBuckets,
+    reference: ReferenceData,
+) -> Iterator[Sample]:
+    """Yield a balance at the start and at the end of each window."""
+    ordered = sorted(months.items())
+    for window, span in windows.months.items():
+        start = sum(
+            (entry.total for bucket, entry in ordered if bucket < span.start),
+            Decimal(0),
+        )
+        end = sum(
+            (entry.total for bucket, entry in ordered if bucket < span.stop),
+            Decimal(0),
+        )
+        for edge, value in (("start", start), ("end", end)):
+            pairs = (("window", window), ("at", edge))
+            yield _sample(measure, labels, pairs, value, reference)
+
+
+def _sample(
+    measure: Measure,
+    labels: Labels,
+    window: LabelPairs,
+    value: Decimal,
+    reference: ReferenceData,
+) -> Sample:
+    spec = measure.spec
+    pairs = list(window)
+    pairs.extend(zip(spec.labels, labels, strict=True))
+    if "rep" in spec.labels:
+        rep = reference.rep(labels[spec.labels.index("rep")])
+        pairs.append(("team", rep.team))
+        pairs.append(("region", rep.region))
+    if spec.unit is Unit.MONEY:
+        pairs.append(("currency", reference.rates.reporting_currency))
+    return Sample(measure, tuple(pairs), value)
+
+
+def _count(sums: dict[K, _Entry], key: K, value: Decimal, sign: int) -> None:
+    """Add ``value`` to an entry (or retract it), dropping an entry left empty."""
+    entry = sums.get(key)
+    if entry is None:
+        sums[key] = _Entry(value if sign > 0 else -value, sign)
+        return
+    entry.total = entry.total + value if sign > 0 else entry.total - value
+    entry.addends += sign
+    if entry.addends == 0:
+        del sums[key]
+
+
+def _count_in(
+    table: dict[_SeriesKey, dict[B, _Entry]],
+    key: _SeriesKey,
+    bucket: B,
+    value: Decimal,
+    sign: int,
+) -> None:
+    """Count a fact in one bucket of a series, dropping a series left empty."""
+    buckets = table.setdefault(key, {})
+    _count(buckets, bucket, value, sign)
+    if not buckets:
+        del table[key]

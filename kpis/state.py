@@ -1,0 +1,221 @@
+"""The domain state of one partition: entities, links out, and their sums.
+
+Events are folded into the entity they belong to (a deal, a lead, an
+account) or, for events that never change once sent (activities and costs),
+added to the sums directly after a check of their id. The sums are kept
+incrementally: the first time an entity is touched after a refresh, its
+facts are retracted; :meth:`KpiState.refresh` adds the facts of every touched
+entity again. Folding the same events in any order, any number of times,
+gives the same sums.
+
+One state serves one partition of the input; links to entities of other
+partitions are returned to the caller, which routes them (the batch replay
+routes them to the same state, the live engine through a topic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from kpis.accounts import AccountState
+from kpis.deals import DealEvent, DealState
+from kpis.events import (
+    ActivityKind,
+    ActivityLogged,
+    CostCategory,
+    CostRecorded,
+    DealCreated,
+    DealQuoteSent,
+    DealWon,
+    Event,
+    InvalidEvent,
+    LeadConverted,
+    LeadCreated,
+    RejectReason,
+    SubscriptionCancelled,
+    SubscriptionChanged,
+    SubscriptionReactivated,
+    SubscriptionStarted,
+)
+from kpis.facts import Fact
+from kpis.leads import LeadState
+from kpis.ledger import Ledger, Sample
+from kpis.links import DemoOfDeal, LeadOfDeal, LeadSnapshot, Link, WinOfAccount
+from kpis.measures import Measure
+from kpis.money import UnknownCurrency
+from kpis.reference import ReferenceData
+
+_ONE = Decimal(1)
+_Entity = DealState | LeadState | AccountState
+E = TypeVar("E", DealState, LeadState, AccountState)
+_SUBSCRIPTION_EVENTS = (
+    SubscriptionStarted,
+    SubscriptionChanged,
+    SubscriptionCancelled,
+    SubscriptionReactivated,
+)
+
+
+class KpiState:
+    """The entities of one partition and the sums they make."""
+
+    def __init__(self, reference: ReferenceData) -> None:
+        self.reference = reference
+        self.ledger = Ledger(reference.calendar)
+        self.deals: dict[str, DealState] = {}
+        self.leads: dict[str, LeadState] = {}
+        self.accounts: dict[str, AccountState] = {}
+        # Ids of the activities and costs already added: they have no entity.
+        self.counted_ids: set[str] = set()
+        self._touched: dict[int, _Entity] = {}
+
+    def fold(self, event: Event) -> list[Link]:
+        """Apply one event; return the links it sends to other entities.
+
+        Raises:
+            InvalidEvent: the event's currency has no exchange rate to the
+                reporting currency; nothing was changed.
+        """
+        self._check_convertible(event)
+        if isinstance(event, ActivityLogged):
+            return self._count_activity(event)
+        if isinstance(event, CostRecorded):
+            self._count_cost(event)
+            return []
+        if isinstance(event, LeadCreated | LeadConverted):
+            return self._lead(event.data.lead_id).fold(event)
+        if isinstance(event, _SUBSCRIPTION_EVENTS):
+            account = self._account(event.data.account_id)
+            account.fold((event.time, event.id), event.data)
+            return []
+        deal_event: DealEvent = event
+        return self._deal(deal_event.data.deal_id).fold(deal_event)
+
+    def apply(self, link: Link) -> list[Link]:
+        """Apply a link from another entity; return the links it causes."""
+        if isinstance(link, LeadOfDeal):
+            return self._lead(link.lead_id).apply(link)
+        if isinstance(link, WinOfAccount):
+            self._account(link.account_id).apply(link)
+        elif isinstance(link, LeadSnapshot | DemoOfDeal):
+            self._deal(link.deal_id).apply(link)
+        return []
+
+    def fold_all(self, events: Iterable[Event]) -> list[tuple[Event, InvalidEvent]]:
+        """Fold events whose links all stay in this state; return the rejects."""
+        rejected = []
+        for event in events:
+            try:
+                pending = self.fold(event)
+            except InvalidEvent as error:
+                rejected.append((event, error))
+                continue
+            while pending:
+                pending.extend(self.apply(pending.pop()))
+        return rejected
+
+    def refresh(self) -> None:
+        """Add the facts of every entity touched since the last refresh."""
+        touched, self._touched = self._touched, {}
+        for entity in touched.values():
+            self.ledger.add(self._facts(entity))
+
+    def samples(self, now: datetime) -> Iterator[Sample]:
+        """Yield every sample with the windows anchored at ``now``."""
+        self.refresh()
+        return self.ledger.samples(now, self.reference)
+
+    def rebuild(self, reference: ReferenceData) -> None:
+        """Recompute every sum under new reference data (rates, weights)."""
+        self.reference = reference
+        self._touched.clear()
+        self.ledger = Ledger(reference.calendar)
+        for entities in (self.deals, self.leads, self.accounts):
+            for entity in entities.values():
+                self._touched[id(entity)] = entity
+        self.refresh()
+
+    def _deal(self, deal_id: str) -> DealState:
+        return self._entity(self.deals, deal_id, DealState)
+
+    def _lead(self, lead_id: str) -> LeadState:
+        return self._entity(self.leads, lead_id, LeadState)
+
+    def _account(self, account_id: str) -> AccountState:
+        return self._entity(self.accounts, account_id, AccountState)
+
+    def _entity(self, entities: dict[str, E], key: str, new: Callable[[str], E]) -> E:
+        """Return an entity about to change, its facts retracted from the sums.
+
+        An entity is retracted once, at its first change since a refresh; a
+        new one has nothing to retract.
+        """
+        entity = entities.get(key)
+        if entity is None:
+            entity = entities[key] = new(key)
+        elif id(entity) not in self._touched:
+            self.ledger.add(self._facts(entity), sign=-1)
+        self._touched[id(entity)] = entity
+        return entity
+
+    def _facts(self, entity: _Entity) -> Iterator[Fact]:
+        if isinstance(entity, LeadState):
+            return entity.facts()
+        return entity.facts(self.reference)
+
+    def _count_activity(self, event: ActivityLogged) -> list[Link]:
+        if event.id in self.counted_ids:
+            return []
+        self.counted_ids.add(event.id)
+        data = event.data
+        kind = data.kind.value
+        self.ledger.add(
+            (
+                Fact(Measure.ACTIVITIES, (data.rep_id, kind), _ONE, event.time),
+                Fact(
+                    Measure.ACTIVITY_OUTCOMES,
+                    (kind, data.outcome.value),
+                    _ONE,
+                    event.time,
+                ),
+            )
+        )
+        if data.kind is ActivityKind.DEMO and data.deal_id is not None:
+            return [DemoOfDeal(data.deal_id, data.activity_id, event.time, data.rep_id)]
+        return []
+
+    def _count_cost(self, event: CostRecorded) -> None:
+        if event.id in self.counted_ids:
+            return
+        self.counted_ids.add(event.id)
+        data = event.data
+        amount = self.reference.rates.to_reporting(
+            data.amount, data.currency, event.time
+        )
+        if data.category is CostCategory.MARKETING:
+            fact = Fact(
+                Measure.MARKETING_COST, (data.campaign_id or "",), amount, event.time
+            )
+        else:
+            fact = Fact(Measure.SALES_COST, (data.team or "",), amount, event.time)
+        self.ledger.add((fact,))
+
+    def _check_convertible(self, event: Event) -> None:
+        currency = _currency_of(event)
+        if currency is None:
+            return
+        try:
+            self.reference.rates.rate(currency, event.time)
+        except UnknownCurrency as error:
+            raise InvalidEvent(RejectReason.UNKNOWN_CURRENCY, str(error)) from error
+
+
+def _currency_of(event: Event) -> str | None:
+    if isinstance(event, DealCreated | DealQuoteSent | DealWon | CostRecorded):
+        return event.data.currency
+    if isinstance(event, _SUBSCRIPTION_EVENTS):
+        return event.data.currency
+    return None
