@@ -123,20 +123,20 @@ class DealState:
 
     def facts(self, reference: ReferenceData) -> Iterator[Fact]:
         """Yield what the deal adds to the sums as it stands."""
-        data = self.created[1] if self.created is not None else None
-        rep_id = data.rep_id if data is not None else UNKNOWN
+        created = self.created
+        rep_id = created[1].rep_id if created is not None else UNKNOWN
         for stamp in self.quotes.values():
             yield Fact(Measure.QUOTES_SENT, (rep_id,), _ONE, stamp[0])
         outcome = self.outcome
         if outcome is None:
-            if data is not None:
-                yield from self._pipeline_facts(data, reference)
+            if created is not None:
+                yield from self._pipeline_facts(created[0][0], created[1], reference)
         elif outcome.won:
-            yield from self._won_facts(data, outcome, reference)
+            yield from self._won_facts(created, outcome, reference)
 
     def _won_facts(
         self,
-        data: DealCreatedData | None,
+        created: tuple[Stamp, DealCreatedData] | None,
         outcome: Outcome,
         reference: ReferenceData,
     ) -> Iterator[Fact]:
@@ -144,6 +144,7 @@ class DealState:
         rates = reference.rates
         revenue = rates.to_reporting(outcome.amount, outcome.currency, won_at)
         cost = rates.to_reporting(outcome.cost, outcome.currency, won_at)
+        data = created[1] if created is not None else None
         rep = (data.rep_id,) if data is not None else (UNKNOWN,)
         product = (data.product,) if data is not None else (UNKNOWN,)
         channel = (data.channel.value,) if data is not None else (UNKNOWN,)
@@ -162,10 +163,10 @@ class DealState:
             cycle = seconds_between(first_interaction, won_at)
             yield Fact(Measure.WON_CYCLE_SECONDS, rep, cycle, won_at)
             yield Fact(Measure.WON_CYCLE_DEALS, rep, _ONE, won_at)
-        if data is not None and data.kind is DealKind.NEW:
+        if created is not None and created[1].kind is DealKind.NEW:
             yield Fact(Measure.NEW_WON_REVENUE, rep, revenue, won_at)
             yield Fact(Measure.NEW_WON_DEALS, rep, _ONE, won_at)
-            duration = seconds_between(self._created_at(), won_at)
+            duration = seconds_between(created[0][0], won_at)
             yield Fact(Measure.NEW_WON_DURATION_SECONDS, rep, duration, won_at)
             yield Fact(Measure.NEW_WON_TIMED_DEALS, rep, _ONE, won_at)
         lead = self.lead
@@ -176,9 +177,8 @@ class DealState:
             yield Fact(Measure.DEMOS_WON, (demo.rep_id,), _ONE, demo.at)
 
     def _pipeline_facts(
-        self, data: DealCreatedData, reference: ReferenceData
+        self, created_at: datetime, data: DealCreatedData, reference: ReferenceData
     ) -> Iterator[Fact]:
-        created_at = self._created_at()
         amount = reference.rates.to_reporting(data.amount, data.currency, created_at)
         if self.stage is None:
             stage, probability = NO_STAGE, reference.stage_weight(NO_STAGE)
@@ -199,11 +199,6 @@ class DealState:
                 weighted,
                 closes,
             )
-
-    def _created_at(self) -> datetime:
-        if self.created is None:
-            raise ValueError(f"deal {self.deal_id} has no deal.created")
-        return self.created[0][0]
 
     def _first_interaction(self) -> datetime | None:
         """Return the linked lead's creation, else the deal's own, if known."""

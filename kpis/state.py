@@ -21,6 +21,8 @@ from decimal import Decimal
 from typing import TypeVar
 
 from kpis.accounts import AccountState
+from kpis.activities import ActivityState
+from kpis.costs import CostState
 from kpis.deals import DealEvent, DealState
 from kpis.events import (
     ActivityKind,
@@ -44,13 +46,12 @@ from kpis.facts import Fact
 from kpis.leads import LeadState
 from kpis.ledger import Ledger, Sample
 from kpis.links import DemoOfDeal, LeadOfDeal, LeadSnapshot, Link, WinOfAccount
-from kpis.measures import Measure
 from kpis.money import UnknownCurrency
 from kpis.reference import ReferenceData
 
 _ONE = Decimal(1)
-_Entity = DealState | LeadState | AccountState
-E = TypeVar("E", DealState, LeadState, AccountState)
+_Entity = DealState | LeadState | AccountState | CostState
+E = TypeVar("E", DealState, LeadState, AccountState, CostState)
 _SUBSCRIPTION_EVENTS = (
     SubscriptionStarted,
     SubscriptionChanged,
@@ -68,8 +69,10 @@ class KpiState:
         self.deals: dict[str, DealState] = {}
         self.leads: dict[str, LeadState] = {}
         self.accounts: dict[str, AccountState] = {}
-        # Ids of the activities and costs already added: they have no entity.
-        self.counted_ids: set[str] = set()
+        self.costs: dict[str, CostState] = {}
+        self.activities: dict[str, ActivityState] = {}
+        # Ids of the activities already counted: an activity is never retracted.
+        self.counted_activities: set[str] = set()
         self._touched: dict[int, _Entity] = {}
 
     def fold(self, event: Event) -> list[Link]:
@@ -83,7 +86,7 @@ class KpiState:
         if isinstance(event, ActivityLogged):
             return self._count_activity(event)
         if isinstance(event, CostRecorded):
-            self._count_cost(event)
+            self._cost(_cost_key(event)).fold(event)
             return []
         if isinstance(event, LeadCreated | LeadConverted):
             return self._lead(event.data.lead_id).fold(event)
@@ -133,10 +136,12 @@ class KpiState:
         self.reference = reference
         self._touched.clear()
         self.ledger = Ledger(reference.calendar)
-        for entities in (self.deals, self.leads, self.accounts):
+        for entities in (self.deals, self.leads, self.accounts, self.costs):
             for entity in entities.values():
                 self._touched[id(entity)] = entity
         self.refresh()
+        for rep in self.activities.values():
+            self.ledger.add(rep.facts())
 
     def _deal(self, deal_id: str) -> DealState:
         return self._entity(self.deals, deal_id, DealState)
@@ -146,6 +151,9 @@ class KpiState:
 
     def _account(self, account_id: str) -> AccountState:
         return self._entity(self.accounts, account_id, AccountState)
+
+    def _cost(self, key: str) -> CostState:
+        return self._entity(self.costs, key, CostState)
 
     def _entity(self, entities: dict[str, E], key: str, new: Callable[[str], E]) -> E:
         """Return an entity about to change, its facts retracted from the sums.
@@ -167,41 +175,17 @@ class KpiState:
         return entity.facts(self.reference)
 
     def _count_activity(self, event: ActivityLogged) -> list[Link]:
-        if event.id in self.counted_ids:
+        if event.id in self.counted_activities:
             return []
-        self.counted_ids.add(event.id)
+        self.counted_activities.add(event.id)
         data = event.data
-        kind = data.kind.value
-        self.ledger.add(
-            (
-                Fact(Measure.ACTIVITIES, (data.rep_id, kind), _ONE, event.time),
-                Fact(
-                    Measure.ACTIVITY_OUTCOMES,
-                    (kind, data.outcome.value),
-                    _ONE,
-                    event.time,
-                ),
-            )
-        )
+        rep = self.activities.get(data.rep_id)
+        if rep is None:
+            rep = self.activities[data.rep_id] = ActivityState(data.rep_id)
+        self.ledger.add(rep.count(event))
         if data.kind is ActivityKind.DEMO and data.deal_id is not None:
             return [DemoOfDeal(data.deal_id, data.activity_id, event.time, data.rep_id)]
         return []
-
-    def _count_cost(self, event: CostRecorded) -> None:
-        if event.id in self.counted_ids:
-            return
-        self.counted_ids.add(event.id)
-        data = event.data
-        amount = self.reference.rates.to_reporting(
-            data.amount, data.currency, event.time
-        )
-        if data.category is CostCategory.MARKETING:
-            fact = Fact(
-                Measure.MARKETING_COST, (data.campaign_id or "",), amount, event.time
-            )
-        else:
-            fact = Fact(Measure.SALES_COST, (data.team or "",), amount, event.time)
-        self.ledger.add((fact,))
 
     def _check_convertible(self, event: Event) -> None:
         currency = _currency_of(event)
@@ -211,6 +195,14 @@ class KpiState:
             self.reference.rates.rate(currency, event.time)
         except UnknownCurrency as error:
             raise InvalidEvent(RejectReason.UNKNOWN_CURRENCY, str(error)) from error
+
+
+def _cost_key(event: CostRecorded) -> str:
+    """Return the campaign or team a cost is recorded against."""
+    data = event.data
+    key = data.campaign_id if data.category is CostCategory.MARKETING else data.team
+    # The contract requires the one that matches the category.
+    return key or ""
 
 
 def _currency_of(event: Event) -> str | None:
