@@ -131,7 +131,8 @@ class Sales:
 
     Attributes:
         revenue: gross bookings, the revenue of won deals.
-        cost: the total cost of those deals.
+        cost: the total cost of those deals; None where cost is not kept
+            (by channel).
         won_deals: how many.
         net_bookings: revenue minus cost.
         profit_margin: (revenue - cost) / revenue.
@@ -141,9 +142,9 @@ class Sales:
     """
 
     revenue: Decimal
-    cost: Decimal
+    cost: Decimal | None
     won_deals: Decimal
-    net_bookings: Decimal
+    net_bookings: Decimal | None
     profit_margin: Decimal | None
     average_deal_value: Decimal | None
     average_cost_per_deal: Decimal | None
@@ -151,15 +152,19 @@ class Sales:
 
 
 def sales(
-    revenue: Decimal, cost: Decimal, won_deals: Decimal, company_revenue: Decimal
+    revenue: Decimal,
+    cost: Decimal | None,
+    won_deals: Decimal,
+    company_revenue: Decimal,
 ) -> Sales:
-    """Return the KPIs of won deals from their sums."""
+    """Return the KPIs of won deals from their sums (``cost`` None: not kept)."""
+    net = None if cost is None else revenue - cost
     return Sales(
         revenue=revenue,
         cost=cost,
         won_deals=won_deals,
-        net_bookings=revenue - cost,
-        profit_margin=ratio(revenue - cost, revenue),
+        net_bookings=net,
+        profit_margin=ratio(net, revenue),
         average_deal_value=ratio(revenue, won_deals),
         average_cost_per_deal=ratio(cost, won_deals),
         share_of_revenue=ratio(revenue, company_revenue),
@@ -675,7 +680,7 @@ class _Context:
                 key,
                 sales(
                     revenues.get(key, _ZERO),
-                    costs.get(key, _ZERO),
+                    costs.get(key, _ZERO) if cost is not None else None,
                     counts.get(key, _ZERO),
                     self.revenue,
                 ),
