@@ -86,9 +86,13 @@ def test_values_are_exact_and_labelled() -> None:
     )
     assert 'salespulse_gross_margin_ratio{product="all"} 0.8' in lines
     assert 'salespulse_gross_margin_ratio{product="crm-pro"} 0.75' in lines
-    start = 'salespulse_window_start_timestamp_seconds{window="month_to_date"} 1796083200'
+    start = (
+        'salespulse_window_start_timestamp_seconds{window="month_to_date"} 1796083200'
+    )
     assert start in lines
-    elapsed = 'salespulse_window_elapsed_ratio{window="month_to_date"} ' + repr(14.5 / 31)
+    elapsed = 'salespulse_window_elapsed_ratio{window="month_to_date"} ' + repr(
+        14.5 / 31
+    )
     assert elapsed in lines
     assert not any('elapsed_ratio{window="previous_month"' in line for line in lines)
 

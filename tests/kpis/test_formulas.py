@@ -50,7 +50,9 @@ def report(
     return window_report(list(state.samples(NOW)), reference, NOW, window)
 
 
-def won(deal: str, at: str, amount: str, cost_: str = "0", **created: str) -> list[Event]:
+def won(
+    deal: str, at: str, amount: str, cost_: str = "0", **created: str
+) -> list[Event]:
     return [
         deal_created(deal, "2026-10-01T00:00:00Z", amount=amount, **created),
         deal_won(deal, at, amount=amount, cost=cost_),
@@ -102,7 +104,11 @@ def test_lifetime_value_from_folded_subscriptions() -> None:
     ]  # fmt: skip
     events.append(
         subscription(
-            "cancelled", "2026-11-10T00:00:00Z", "0", account="A-0", subscription_id="S-0"
+            "cancelled",
+            "2026-11-10T00:00:00Z",
+            "0",
+            account="A-0",
+            subscription_id="S-0",
         )
     )
     events.append(
@@ -115,7 +121,7 @@ def test_lifetime_value_from_folded_subscriptions() -> None:
     assert result.monthly_churn == Decimal("0.05")
     assert result.arpa == Decimal(100)
     assert result.lifetime_value == Decimal(1600)
-    assert (result.paying_start, result.paying_end) == (19, 20)
+    assert (result.paying_start, result.paying_end) == (Decimal(19), Decimal(20))
     assert result.churn == 0
     assert result.retention == 1
 
@@ -152,7 +158,11 @@ def test_churn_and_retention_per_the_spec() -> None:
     ]  # fmt: skip
     events.append(
         subscription(
-            "cancelled", "2026-12-03T00:00:00Z", "0", account="A-0", subscription_id="S-0"
+            "cancelled",
+            "2026-12-03T00:00:00Z",
+            "0",
+            account="A-0",
+            subscription_id="S-0",
         )
     )
     for n in (4, 5):
@@ -184,7 +194,9 @@ def test_margin_is_a_ratio_of_sums_not_an_average_of_ratios() -> None:
 def test_attainment_pacing_and_forecast_against_the_target() -> None:
     events = won("D-1", "2026-12-02T00:00:00Z", "7000", rep="rep-1")
     events += [
-        deal_created("D-2", "2026-12-01T00:00:00Z", amount="4000", close_date="2026-12-20"),
+        deal_created(
+            "D-2", "2026-12-01T00:00:00Z", amount="4000", close_date="2026-12-20"
+        ),
         stage_changed("D-2", "2026-12-02T00:00:00Z", "proposal"),
     ]
     result = report(events)
@@ -222,7 +234,11 @@ def test_acquisition_cost_ltv_to_cac_and_payback() -> None:
     events = [
         subscription("started", "2026-10-02T00:00:00Z", "100", account="A-0"),
         subscription(
-            "started", "2026-12-02T00:00:00Z", "100", account="A-1", subscription_id="S-2"
+            "started",
+            "2026-12-02T00:00:00Z",
+            "100",
+            account="A-1",
+            subscription_id="S-2",
         ),
         cost("2026-12-01T00:00:00Z", "600", campaign="C-1"),
         cost("2026-12-01T00:00:00Z", "400", category="sales", team="north"),
