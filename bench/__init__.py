@@ -1,0 +1,1 @@
+"""Benchmarks of the domain, run as modules: ``python -m bench.replay``."""
