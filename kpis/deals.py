@@ -147,7 +147,7 @@ class DealState:
         data = created[1] if created is not None else None
         rep = (data.rep_id,) if data is not None else (UNKNOWN,)
         product = (data.product,) if data is not None else (UNKNOWN,)
-        channel = (data.channel.value,) if data is not None else (UNKNOWN,)
+        channel = (str(data.channel),) if data is not None else (UNKNOWN,)
 
         yield Fact(Measure.WON_REVENUE, rep, revenue, won_at)
         yield Fact(Measure.WON_COST, rep, cost, won_at)

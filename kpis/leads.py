@@ -34,7 +34,7 @@ class LeadState:
             if self.created is not None and stamp <= self.created[0]:
                 return []
             data = event.data
-            self.created = (stamp, data.channel.value, data.campaign_id)
+            self.created = (stamp, str(data.channel), data.campaign_id)
         else:
             if self.converted is not None and stamp <= self.converted[0]:
                 return []

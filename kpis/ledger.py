@@ -10,7 +10,7 @@ retracted disappears, exactly as if it had never been added.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
@@ -22,6 +22,9 @@ from kpis.reference import ReferenceData
 LabelPairs = tuple[tuple[str, str], ...]
 
 _SeriesKey = tuple[Measure, Labels]
+_MONTH = Grain.MONTH
+_DAY = Grain.DAY
+_DAILY = frozenset(measure for measure in Measure if measure.spec.daily)
 K = TypeVar("K")
 B = TypeVar("B")
 
@@ -65,9 +68,22 @@ class Ledger:
                 distinct = (grain, bucket(grain, at))
                 _count_in(self._distinct, key, distinct, value, sign)
             else:
-                _count_in(self._months, key, bucket(Grain.MONTH, at), value, sign)
-                if measure.spec.daily:
-                    _count_in(self._days, key, bucket(Grain.DAY, at), value, sign)
+                _count_in(self._months, key, bucket(_MONTH, at), value, sign)
+                if measure in _DAILY:
+                    _count_in(self._days, key, bucket(_DAY, at), value, sign)
+
+    def add_days(self, counts: Iterable[tuple[Measure, Labels, int, Decimal]]) -> None:
+        """Add values already grouped by local day (a day bucket each)."""
+        months_of_days: dict[int, int] = {}
+        for measure, labels, day, value in counts:
+            month = months_of_days.get(day)
+            if month is None:
+                local = date.fromordinal(day)
+                month = months_of_days[day] = local.year * 12 + local.month - 1
+            key = (measure, labels)
+            _count_in(self._months, key, month, value, 1)
+            if measure in _DAILY:
+                _count_in(self._days, key, day, value, 1)
 
     def clear(self) -> None:
         """Forget every sum."""
@@ -203,7 +219,9 @@ def _count_in(
     sign: int,
 ) -> None:
     """Count a fact in one bucket of a series, dropping a series left empty."""
-    buckets = table.setdefault(key, {})
+    buckets = table.get(key)
+    if buckets is None:
+        buckets = table[key] = {}
     _count(buckets, bucket, value, sign)
     if not buckets:
         del table[key]

@@ -69,6 +69,10 @@ def _flow(
 class Measure(Enum):
     """Every measure the domain keeps."""
 
+    # Measures key every sum: hash them by identity, in C, rather than by
+    # Enum's hash of the member's name, which is a Python call.
+    __hash__ = object.__hash__
+
     # Won deals, in the period of the deal.won event, by rep.
     WON_REVENUE = _flow(
         "won_revenue", Unit.MONEY, ("rep",), "Revenue of won deals, by rep."

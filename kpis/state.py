@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from kpis.accounts import AccountState
-from kpis.activities import ActivityState
+from kpis.activities import ActivityCounts, ActivityState
 from kpis.costs import CostState
 from kpis.deals import DealEvent, DealState
 from kpis.events import (
@@ -47,6 +47,7 @@ from kpis.leads import LeadState
 from kpis.ledger import Ledger, Sample
 from kpis.links import DemoOfDeal, LeadOfDeal, LeadSnapshot, Link, WinOfAccount
 from kpis.money import UnknownCurrency
+from kpis.periods import Grain
 from kpis.reference import ReferenceData
 
 _ONE = Decimal(1)
@@ -57,6 +58,12 @@ _SUBSCRIPTION_EVENTS = (
     SubscriptionChanged,
     SubscriptionCancelled,
     SubscriptionReactivated,
+)
+_LEAD_EVENTS = (LeadCreated, LeadConverted)
+_DEAL_LINKS = (LeadSnapshot, DemoOfDeal)
+# The events with an amount, whose currency must convert to the reporting one.
+_PRICED = frozenset(
+    {DealCreated, DealQuoteSent, DealWon, CostRecorded, *_SUBSCRIPTION_EVENTS}
 )
 
 
@@ -73,6 +80,7 @@ class KpiState:
         self.activities: dict[str, ActivityState] = {}
         # Ids of the activities already counted: an activity is never retracted.
         self.counted_activities: set[str] = set()
+        self._new_activities = ActivityCounts()
         self._touched: dict[int, _Entity] = {}
 
     def fold(self, event: Event) -> list[Link]:
@@ -82,13 +90,14 @@ class KpiState:
             InvalidEvent: the event's currency has no exchange rate to the
                 reporting currency; nothing was changed.
         """
-        self._check_convertible(event)
         if isinstance(event, ActivityLogged):
             return self._count_activity(event)
+        if type(event) in _PRICED:
+            self._check_convertible(event)
         if isinstance(event, CostRecorded):
             self._cost(_cost_key(event)).fold(event)
             return []
-        if isinstance(event, LeadCreated | LeadConverted):
+        if isinstance(event, _LEAD_EVENTS):
             return self._lead(event.data.lead_id).fold(event)
         if isinstance(event, _SUBSCRIPTION_EVENTS):
             account = self._account(event.data.account_id)
@@ -103,7 +112,7 @@ class KpiState:
             return self._lead(link.lead_id).apply(link)
         if isinstance(link, WinOfAccount):
             self._account(link.account_id).apply(link)
-        elif isinstance(link, LeadSnapshot | DemoOfDeal):
+        elif isinstance(link, _DEAL_LINKS):
             self._deal(link.deal_id).apply(link)
         return []
 
@@ -125,6 +134,7 @@ class KpiState:
         touched, self._touched = self._touched, {}
         for entity in touched.values():
             self.ledger.add(self._facts(entity))
+        self.ledger.add_days(self._new_activities.take())
 
     def samples(self, now: datetime) -> Iterator[Sample]:
         """Yield every sample with the windows anchored at ``now``."""
@@ -135,6 +145,7 @@ class KpiState:
         """Recompute every sum under new reference data (rates, weights)."""
         self.reference = reference
         self._touched.clear()
+        self._new_activities.clear()
         self.ledger = Ledger(reference.calendar)
         for entities in (self.deals, self.leads, self.accounts, self.costs):
             for entity in entities.values():
@@ -182,15 +193,15 @@ class KpiState:
         rep = self.activities.get(data.rep_id)
         if rep is None:
             rep = self.activities[data.rep_id] = ActivityState(data.rep_id)
-        self.ledger.add(rep.count(event))
+        rep.count(event)
+        day = self.reference.calendar.bucket(Grain.DAY, event.time)
+        self._new_activities.add(data.rep_id, str(data.kind), str(data.outcome), day)
         if data.kind is ActivityKind.DEMO and data.deal_id is not None:
             return [DemoOfDeal(data.deal_id, data.activity_id, event.time, data.rep_id)]
         return []
 
     def _check_convertible(self, event: Event) -> None:
-        currency = _currency_of(event)
-        if currency is None:
-            return
+        currency: str = event.data.currency  # type: ignore[union-attr]
         try:
             self.reference.rates.rate(currency, event.time)
         except UnknownCurrency as error:
@@ -203,11 +214,3 @@ def _cost_key(event: CostRecorded) -> str:
     key = data.campaign_id if data.category is CostCategory.MARKETING else data.team
     # The contract requires the one that matches the category.
     return key or ""
-
-
-def _currency_of(event: Event) -> str | None:
-    if isinstance(event, DealCreated | DealQuoteSent | DealWon | CostRecorded):
-        return event.data.currency
-    if isinstance(event, _SUBSCRIPTION_EVENTS):
-        return event.data.currency
-    return None
