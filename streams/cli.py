@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from dashboards.cli import register as register_dashboards
 from streams.config import ConfigError, load_settings
+from streams.replay import register as register_replay
 from streams.simulator.cli import register as register_simulator
 
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=_run_worker)
 
     register_simulator(subcommands)
+    register_replay(subcommands)
     register_dashboards(subcommands)
     return parser
 

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 from datetime import UTC, datetime
@@ -11,9 +12,11 @@ from kpis.errors import KpiError
 from kpis.events import Feed
 from streams.config import load_settings
 from streams.errors import StreamsError
-from streams.simulator.company import default_company
+from streams.simulator.company import Company, default_company
+from streams.simulator.errors import SimulatorError
 from streams.simulator.faults import FaultShares, messages
 from streams.simulator.model import Simulation
+from streams.simulator.reference import reference_document
 from streams.simulator.runner import (
     Pacing,
     limit_events,
@@ -75,6 +78,14 @@ def register(
         default=None,
         help="Kafka brokers, overriding SALESPULSE_KAFKA_BOOTSTRAP_SERVERS",
     )
+    parser.add_argument(
+        "--reference-file",
+        type=Path,
+        default=None,
+        help="also write the simulated company's reference data (reps, teams, "
+        "stage weights, exchange rates, campaign channels) as JSON for "
+        "`salespulse replay --reference`",
+    )
     for fault, text in (
         ("duplicates", "events sent twice"),
         ("late", "events sent hours to days late"),
@@ -105,7 +116,10 @@ async def _simulate(args: argparse.Namespace) -> int:
     shares = FaultShares(args.duplicates, args.late, args.malformed)
     pacing = Pacing(args.rate, args.speedup)
 
-    simulation = Simulation(default_company(), seed=args.seed, start=start)
+    company = default_company()
+    if args.reference_file is not None:
+        _write_reference(args.reference_file, company)
+    simulation = Simulation(company, seed=args.seed, start=start)
     events = limit_events(simulation.events(), max_events=args.events, until=until)
     outgoing = messages(
         events, shares, seed=args.seed, max_bytes=settings.max_event_bytes
@@ -157,3 +171,11 @@ def _aware_time(text: str) -> datetime:
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no offset (add Z or +HH:MM)")
     return value
+
+
+def _write_reference(path: Path, company: Company) -> None:
+    try:
+        path.write_text(json.dumps(reference_document(company), indent=2) + "\n")
+    except OSError as error:
+        raise SimulatorError(f"--reference-file {path}: {error}") from error
+    logger.info("wrote the reference data path=%s", path)
