@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from kpis.events import ActivityLogged
 from kpis.facts import Fact
 from kpis.measures import Measure
 
@@ -28,10 +27,9 @@ class ActivityState:
     rep_id: str
     counts: dict[tuple[int, str, str], int] = field(default_factory=dict)
 
-    def count(self, event: ActivityLogged) -> None:
-        """Count one activity."""
-        slot = int(event.time.timestamp()) // _SLOT_SECONDS
-        key = (slot, str(event.data.kind), str(event.data.outcome))
+    def count(self, at: datetime, kind: str, outcome: str) -> None:
+        """Count one activity of ``kind`` with ``outcome`` at ``at``."""
+        key = (int(at.timestamp()) // _SLOT_SECONDS, kind, outcome)
         self.counts[key] = self.counts.get(key, 0) + 1
 
     def facts(self) -> Iterator[Fact]:

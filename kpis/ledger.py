@@ -60,6 +60,9 @@ class Ledger:
     def add(self, facts: Iterable[Fact], sign: int = 1) -> None:
         """Add facts to the sums, or retract them with ``sign=-1``."""
         bucket = self.calendar.bucket
+        # An entity's facts mostly share one instant (a deal's win): find the
+        # month of each instant once.
+        months: dict[datetime, int] = {}
         for measure, labels, value, at, grain in facts:
             key = (measure, labels)
             if at is None:
@@ -68,7 +71,10 @@ class Ledger:
                 distinct = (grain, bucket(grain, at))
                 _count_in(self._distinct, key, distinct, value, sign)
             else:
-                _count_in(self._months, key, bucket(_MONTH, at), value, sign)
+                month = months.get(at)
+                if month is None:
+                    month = months[at] = bucket(_MONTH, at)
+                _count_in(self._months, key, month, value, sign)
                 if measure in _DAILY:
                     _count_in(self._days, key, bucket(_DAY, at), value, sign)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from kpis.accounts import AccountState
@@ -60,6 +61,7 @@ _SUBSCRIPTION_EVENTS = (
     SubscriptionReactivated,
 )
 _LEAD_EVENTS = (LeadCreated, LeadConverted)
+_DEMO = str(ActivityKind.DEMO)
 _DEAL_LINKS = (LeadSnapshot, DemoOfDeal)
 # The events with an amount, whose currency must convert to the reporting one.
 _PRICED = frozenset(
@@ -81,6 +83,7 @@ class KpiState:
         # Ids of the activities already counted: an activity is never retracted.
         self.counted_activities: set[str] = set()
         self._new_activities = ActivityCounts()
+        self._day_of = partial(reference.calendar.bucket, Grain.DAY)
         self._touched: dict[int, _Entity] = {}
 
     def fold(self, event: Event) -> list[Link]:
@@ -144,6 +147,7 @@ class KpiState:
     def rebuild(self, reference: ReferenceData) -> None:
         """Recompute every sum under new reference data (rates, weights)."""
         self.reference = reference
+        self._day_of = partial(reference.calendar.bucket, Grain.DAY)
         self._touched.clear()
         self._new_activities.clear()
         self.ledger = Ledger(reference.calendar)
@@ -190,13 +194,14 @@ class KpiState:
             return []
         self.counted_activities.add(event.id)
         data = event.data
-        rep = self.activities.get(data.rep_id)
+        rep_id, kind, outcome = data.rep_id, str(data.kind), str(data.outcome)
+        rep = self.activities.get(rep_id)
         if rep is None:
-            rep = self.activities[data.rep_id] = ActivityState(data.rep_id)
-        rep.count(event)
-        day = self.reference.calendar.bucket(Grain.DAY, event.time)
-        self._new_activities.add(data.rep_id, str(data.kind), str(data.outcome), day)
-        if data.kind is ActivityKind.DEMO and data.deal_id is not None:
+            rep = self.activities[rep_id] = ActivityState(rep_id)
+        rep.count(event.time, kind, outcome)
+        day = self._day_of(event.time)
+        self._new_activities.add(rep_id, kind, outcome, day)
+        if kind == _DEMO and data.deal_id is not None:
             return [DemoOfDeal(data.deal_id, data.activity_id, event.time, data.rep_id)]
         return []
 
