@@ -4,7 +4,7 @@ Every KPI of the spec is a ratio or a combination of sums and counts. The
 domain keeps only these sums (the measures), at the finest grain the labels
 below allow, so that several workers can each export the sums of the entities
 they own and Prometheus adds them up; ratios are computed afterwards, from the
-sums, by the recording rules and by :mod:`kpis.formulas`.
+sums, by the recording rules and by :mod:`kpis.report`.
 
 A measure is one of three kinds:
 

@@ -3,7 +3,7 @@
 The replay reads a log as the simulator writes it, decodes each line as the
 worker would (with the feed of the line's topic when the line names one),
 folds the valid events whose time is not after ``--as-of`` into one
-:class:`~kpis.state.KpiState`, and prints the KPIs of :mod:`kpis.formulas`
+:class:`~kpis.state.KpiState`, and prints the KPIs of :mod:`kpis.report`
 as tables, the Prometheus exposition of the sums, or both. It is the
 reference the live engine is compared with.
 """
@@ -23,9 +23,9 @@ from typing import IO
 
 from kpis.events import Event, Feed, InvalidEvent, decode_event
 from kpis.exposition import exposition
-from kpis.formulas import churn_anchors, window_report
 from kpis.periods import PERIOD_WINDOWS, Window
 from kpis.reference import ReferenceData, ReferenceError
+from kpis.report import churn_anchors, window_report
 from kpis.state import KpiState
 from streams.config import load_settings
 from streams.report_table import render_reports

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from kpis.formulas import LeadKpis, WindowReport
+from kpis.report import LeadKpis, WindowReport
 
 Cell = Decimal | int | None
 Formatter = Callable[[Cell], str]
