@@ -27,10 +27,12 @@ class ActivityState:
     rep_id: str
     counts: dict[tuple[int, str, str], int] = field(default_factory=dict)
 
-    def count(self, at: datetime, kind: str, outcome: str) -> None:
-        """Count one activity of ``kind`` with ``outcome`` at ``at``."""
-        key = (int(at.timestamp()) // _SLOT_SECONDS, kind, outcome)
+    def count(self, at: datetime, kind: str, outcome: str) -> int:
+        """Count one activity of ``kind`` with ``outcome``; return its slot."""
+        slot = int(at.timestamp()) // _SLOT_SECONDS
+        key = (slot, kind, outcome)
         self.counts[key] = self.counts.get(key, 0) + 1
+        return slot
 
     def facts(self) -> Iterator[Fact]:
         """Yield every count as facts, for a rebuild of the sums."""

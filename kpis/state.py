@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from kpis.accounts import AccountState
 from kpis.activities import ActivityCounts, ActivityState
@@ -69,12 +69,41 @@ _PRICED = frozenset(
 )
 
 
-class KpiState:
-    """The entities of one partition and the sums they make."""
+class ActivityRecord(NamedTuple):
+    """One counted activity, as the changelog keeps it."""
 
-    def __init__(self, reference: ReferenceData) -> None:
+    event_id: str
+    rep_id: str
+    slot: int
+    kind: str
+    outcome: str
+
+
+class Changes(NamedTuple):
+    """What a refresh found changed: to be written to the changelog."""
+
+    entities: list[DealState | LeadState | AccountState | CostState]
+    activities: list[ActivityRecord]
+
+
+class KpiState:
+    """The entities of one partition and the sums they make.
+
+    Several states may share one ledger: a worker sums the partitions it owns
+    into one set of sums, and retracts a partition's facts when it loses it.
+    """
+
+    def __init__(
+        self,
+        reference: ReferenceData,
+        ledger: Ledger | None = None,
+        *,
+        record_changes: bool = False,
+    ) -> None:
         self.reference = reference
-        self.ledger = Ledger(reference.calendar)
+        self.ledger = ledger if ledger is not None else Ledger(reference.calendar)
+        self.record_changes = record_changes
+        self._new_records: list[ActivityRecord] = []
         self.deals: dict[str, DealState] = {}
         self.leads: dict[str, LeadState] = {}
         self.accounts: dict[str, AccountState] = {}
@@ -132,31 +161,58 @@ class KpiState:
                 pending.extend(self.apply(pending.pop()))
         return rejected
 
-    def refresh(self) -> None:
-        """Add the facts of every entity touched since the last refresh."""
+    def refresh(self) -> Changes:
+        """Add the facts of every entity touched since the last refresh.
+
+        Returns:
+            The entities touched and the activities counted since the last
+            refresh (the activities only with ``record_changes``).
+        """
         touched, self._touched = self._touched, {}
         for entity in touched.values():
             self.ledger.add(self._facts(entity))
         self.ledger.add_days(self._new_activities.take())
+        records, self._new_records = self._new_records, []
+        return Changes(list(touched.values()), records)
+
+    def add_all(self) -> None:
+        """Add the facts of every entity and activity to the ledger."""
+        self._touched.clear()
+        self._new_activities.clear()
+        for entity in self._entities():
+            self.ledger.add(self._facts(entity))
+        for rep in self.activities.values():
+            self.ledger.add(rep.facts())
+
+    def retract_all(self) -> None:
+        """Take this state's facts out of the ledger (a partition given away)."""
+        self.refresh()
+        for entity in self._entities():
+            self.ledger.add(self._facts(entity), sign=-1)
+        for rep in self.activities.values():
+            self.ledger.add(rep.facts(), sign=-1)
+
+    def _entities(self) -> Iterator[_Entity]:
+        for entities in (self.deals, self.leads, self.accounts, self.costs):
+            yield from entities.values()
 
     def samples(self, now: datetime) -> Iterator[Sample]:
         """Yield every sample with the windows anchored at ``now``."""
         self.refresh()
         return self.ledger.samples(now, self.reference)
 
-    def rebuild(self, reference: ReferenceData) -> None:
-        """Recompute every sum under new reference data (rates, weights)."""
+    def rebuild(self, reference: ReferenceData, ledger: Ledger | None = None) -> None:
+        """Recompute every sum under new reference data (rates, weights).
+
+        Args:
+            reference: the new reference data.
+            ledger: an empty ledger shared with other states, under the new
+                calendar; a new one of this state's own when left out.
+        """
         self.reference = reference
         self._day_of = partial(reference.calendar.bucket, Grain.DAY)
-        self._touched.clear()
-        self._new_activities.clear()
-        self.ledger = Ledger(reference.calendar)
-        for entities in (self.deals, self.leads, self.accounts, self.costs):
-            for entity in entities.values():
-                self._touched[id(entity)] = entity
-        self.refresh()
-        for rep in self.activities.values():
-            self.ledger.add(rep.facts())
+        self.ledger = ledger if ledger is not None else Ledger(reference.calendar)
+        self.add_all()
 
     def _deal(self, deal_id: str) -> DealState:
         return self._entity(self.deals, deal_id, DealState)
@@ -198,7 +254,11 @@ class KpiState:
         rep = self.activities.get(rep_id)
         if rep is None:
             rep = self.activities[rep_id] = ActivityState(rep_id)
-        rep.count(event.time, kind, outcome)
+        slot = rep.count(event.time, kind, outcome)
+        if self.record_changes:
+            self._new_records.append(
+                ActivityRecord(event.id, rep_id, slot, kind, outcome)
+            )
         day = self._day_of(event.time)
         self._new_activities.add(rep_id, kind, outcome, day)
         if kind == _DEMO and data.deal_id is not None:

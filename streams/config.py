@@ -15,7 +15,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kpis.events import Feed
 from streams.errors import StreamsError
@@ -57,6 +64,17 @@ class Settings(BaseModel):
         "salespulse.deadletter",
         description="Where every rejected message goes, with its reason.",
     )
+    topic_repartition: str = Field(
+        "",
+        description="Internal topic of events and links on their way to the "
+        "partition that owns their entity (default: <app_id>-repartition).",
+    )
+    topic_changelog: str = Field(
+        "",
+        description="Internal compacted topic of every entity's state, read "
+        "back when a worker takes a partition over (default: "
+        "<app_id>-changelog).",
+    )
     topic_partitions: int = Field(
         8,
         ge=1,
@@ -76,14 +94,28 @@ class Settings(BaseModel):
     exporter_port: int = Field(
         9464, ge=0, le=65535, description="Port of /metrics (0 picks a free one)."
     )
-    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
-        "at_least_once",
-        description="Faust's processing guarantee; repeated events are dropped "
-        "by their id either way.",
+    redis_prefix: str = Field(
+        "salespulse:", description="Prefix of the reference data's keys in Redis."
+    )
+    late_event_horizon_days: int = Field(
+        0,
+        ge=0,
+        description="How far back, in days before its arrival, an event may "
+        "restate a period; an older one is dead-lettered as too_late. 0 keeps "
+        "every period open.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of the worker."
     )
+
+    @model_validator(mode="after")
+    def _name_internal_topics(self) -> Settings:
+        # Frozen: the derived names are set the way pydantic sets fields.
+        if not self.topic_repartition:
+            object.__setattr__(self, "topic_repartition", f"{self.app_id}-repartition")
+        if not self.topic_changelog:
+            object.__setattr__(self, "topic_changelog", f"{self.app_id}-changelog")
+        return self
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 # Rejected messages are kept a month, so that someone can look at them, fix the
 # sender and replay them.
 DEADLETTER_RETENTION_MS = 30 * 24 * 3600 * 1000
+# Forwarded events and links are read within moments; a week covers a worker
+# that stays down over a weekend.
+REPARTITION_RETENTION_MS = 7 * 24 * 3600 * 1000
 
 
 class TopicError(StreamsError):
@@ -26,9 +29,18 @@ class TopicError(StreamsError):
 
 def topic_plan(settings: Settings) -> dict[str, int]:
     """Return every topic the engine reads or writes, with its partitions."""
-    plan = {name: settings.topic_partitions for name in settings.input_topics()}
+    plan = dict.fromkeys(co_partitioned(settings), settings.topic_partitions)
     plan[settings.topic_deadletter] = settings.topic_partitions
     return plan
+
+
+def co_partitioned(settings: Settings) -> list[str]:
+    """Return the topics whose partition *p* all belong to the same worker."""
+    return [
+        *settings.input_topics(),
+        settings.topic_repartition,
+        settings.topic_changelog,
+    ]
 
 
 async def ensure_topics(
@@ -123,9 +135,52 @@ async def _wait_for_leaders(
 
 
 async def ensure_engine_topics(settings: Settings) -> list[str]:
-    """Create the input and dead-letter topics of ``settings`` if missing."""
-    return await ensure_topics(
+    """Create the engine's topics if missing; check their partition counts.
+
+    Raises:
+        TopicError: a co-partitioned topic exists with another partition
+            count than ``topic_partitions``: its events would meet the wrong
+            entities.
+    """
+    created = await ensure_topics(
         settings.kafka_bootstrap_servers,
         topic_plan(settings),
-        {settings.topic_deadletter: {"retention.ms": str(DEADLETTER_RETENTION_MS)}},
+        {
+            settings.topic_deadletter: {"retention.ms": str(DEADLETTER_RETENTION_MS)},
+            settings.topic_changelog: {"cleanup.policy": "compact"},
+            settings.topic_repartition: {"retention.ms": str(REPARTITION_RETENTION_MS)},
+        },
     )
+    counts = await partition_counts(
+        settings.kafka_bootstrap_servers, co_partitioned(settings)
+    )
+    wrong = {
+        topic: count
+        for topic, count in counts.items()
+        if count != settings.topic_partitions
+    }
+    if wrong:
+        found = ", ".join(f"{topic} has {count}" for topic, count in wrong.items())
+        raise TopicError(
+            f"SALESPULSE_TOPIC_PARTITIONS={settings.topic_partitions}, but {found} "
+            "partitions: the input, repartition and changelog topics must all "
+            "have the same number"
+        )
+    return created
+
+
+async def partition_counts(
+    bootstrap_servers: str, topics: Sequence[str]
+) -> dict[str, int]:
+    """Return the number of partitions of each of ``topics``."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        return {
+            topic: len(consumer.partitions_for_topic(topic) or ()) for topic in topics
+        }
+    finally:
+        await consumer.stop()

@@ -1,41 +1,114 @@
-"""Run one SalesPulse worker: topics, exporter, then the Faust worker."""
+"""Run one SalesPulse worker: topics, reference data, engine, exporter.
+
+Faust hosts the worker: its ``Worker`` runs the engine as a service, handles
+SIGINT and SIGTERM and stops the services in order. The engine itself is a
+batch consumer (see :mod:`streams.engine` for why it is not a Faust agent).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 import faust
+from mode import Service
+from prometheus_client import generate_latest
 
-from streams.app import create_app
+from kpis.exposition import exposition
+from kpis.reference import ReferenceData
 from streams.config import Settings
-from streams.exporter import start_exporter
+from streams.engine import Engine
+from streams.exporter import ExpositionServer, Renderer
 from streams.metrics import EngineMetrics
+from streams.reference_store import ReferenceWatcher
 from streams.topics import ensure_engine_topics
 
 log = logging.getLogger(__name__)
 
 
+class EngineService(Service):
+    """The engine, its reference data and its exporter, as one service."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.metrics = EngineMetrics(settings.app_id)
+        self.server = ExpositionServer(settings.exporter_host, settings.exporter_port)
+        self.watcher = ReferenceWatcher(
+            settings.redis_url, prefix=settings.redis_prefix, on_change=self._reference
+        )
+        self.engine: Engine | None = None
+        self.renderer = Renderer(self._render, self.server)
+
+    async def on_start(self) -> None:
+        """Create the topics, load the reference data, join the group."""
+        await ensure_engine_topics(self.settings)
+        await self.watcher.start()
+        self.engine = Engine(
+            self.settings, self.watcher.current, self.metrics, self.renderer.changed
+        )
+        self.server.start()
+        self.renderer.render_now()
+        await self.engine.start()
+        self.add_future(self._run_engine())
+        self.add_future(self.renderer.run_idle())
+
+    async def _run_engine(self) -> None:
+        if self.engine is None:
+            return
+        try:
+            await self.engine.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the engine failed; stopping the worker")
+            await self.crash_and_stop()
+
+    async def crash_and_stop(self) -> None:
+        """Stop the whole worker after a failure of the engine."""
+        self.set_shutdown()
+
+    async def on_stop(self) -> None:
+        """Leave the group, stop watching Redis, stop serving."""
+        if self.engine is not None:
+            await self.engine.stop()
+        await self.watcher.stop()
+        self.server.stop()
+
+    async def _reference(self, reference: ReferenceData) -> None:
+        if self.engine is not None:
+            await self.engine.set_reference(reference)
+            log.info("reference data changed; sums rebuilt")
+
+    def _render(self) -> bytes:
+        now = datetime.now(UTC)
+        health = generate_latest(self.metrics.registry)
+        if self.engine is None:
+            return health
+        reference, ledger = self.engine.reference, self.engine.ledger
+        text = exposition(ledger.samples(now, reference), reference, now)
+        return text.encode() + health
+
+
 def run_worker(settings: Settings) -> int:
     """Run a worker until SIGINT or SIGTERM; return the process exit code."""
-    asyncio.run(ensure_engine_topics(settings))
-    metrics = EngineMetrics(settings.app_id)
-    exporter = start_exporter(
-        metrics.registry, settings.exporter_host, settings.exporter_port
+    app = faust.App(
+        settings.app_id,
+        broker=settings.kafka_url,
+        web_enabled=False,
+        topic_disable_leader=True,
     )
-    app = create_app(settings, metrics)
     worker = faust.Worker(
         app,
+        EngineService(settings),
         loglevel=settings.log_level,
         quiet=True,
         redirect_stdouts=False,
         override_logging=False,
     )
     try:
-        # Faust installs its own SIGINT and SIGTERM handlers and stops cleanly.
         worker.execute_from_commandline()
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    finally:
-        exporter.stop()
     return 0
