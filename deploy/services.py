@@ -215,6 +215,15 @@ class Service(ABC):
             process.returncode,
         )
 
+    def kill(self) -> None:
+        """Kill the process with SIGKILL, as a crash would, and reap it."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.kill()
+        process.wait()
+        logger.info("killed component=%s pid=%s", self.component, process.pid)
+
     def __enter__(self) -> Self:
         if not self.is_running():
             self.start()

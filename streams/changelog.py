@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
@@ -25,14 +26,16 @@ log = logging.getLogger(__name__)
 _RESTORE_BATCH = 20_000
 
 
-async def restore_partition(
+async def restore_partitions(
     settings: Settings,
     reference: ReferenceData,
-    partition: int,
+    partitions: Iterable[int],
     metrics: EngineMetrics,
-) -> KpiState:
-    """Read changelog ``partition`` to its end and return the state it holds."""
-    tp = TopicPartition(settings.topic_changelog, partition)
+) -> dict[int, KpiState]:
+    """Read changelog ``partitions`` to their ends; return the states they hold."""
+    wanted = [TopicPartition(settings.topic_changelog, p) for p in partitions]
+    if not wanted:
+        return {}
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         enable_auto_commit=False,
@@ -41,33 +44,42 @@ async def restore_partition(
     )
     await consumer.start()
     # Compaction may not have run yet: keep only each key's latest value.
-    latest: dict[bytes, bytes | None] = {}
-    label = str(partition)
+    latest: dict[int, dict[bytes, bytes | None]] = {tp.partition: {} for tp in wanted}
+    began = time.monotonic()
     try:
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        metrics.recovery_records.labels(partition=label).set(end)
-        position = await consumer.position(tp)
-        began = time.monotonic()
-        while position < end:
+        consumer.assign(wanted)
+        await consumer.seek_to_beginning(*wanted)
+        ends = await consumer.end_offsets(wanted)
+        for tp, end in ends.items():
+            metrics.recovery_records.labels(partition=str(tp.partition)).set(end)
+        remaining = {tp for tp in wanted if await consumer.position(tp) < ends[tp]}
+        while remaining:
             batch = await consumer.getmany(
-                tp, timeout_ms=1000, max_records=_RESTORE_BATCH
+                *remaining, timeout_ms=1000, max_records=_RESTORE_BATCH
             )
-            for record in batch.get(tp, ()):
-                if record.key is not None:
-                    latest[record.key] = record.value
-            position = await consumer.position(tp)
-            metrics.recovery_position.labels(partition=label).set(position)
+            for tp, records in batch.items():
+                values = latest[tp.partition]
+                for record in records:
+                    if record.key is not None:
+                        values[record.key] = record.value
+            for tp in list(remaining):
+                position = await consumer.position(tp)
+                metrics.recovery_position.labels(partition=str(tp.partition)).set(
+                    position
+                )
+                if position >= ends[tp]:
+                    remaining.discard(tp)
     finally:
         await consumer.stop()
-    state = restore_state(reference, latest.items())
-    state.record_changes = True
-    log.debug(
-        "changelog read partition=%s records=%s keys=%s seconds=%.2f",
-        partition,
-        end,
-        len(latest),
+    states = {}
+    for partition, values in latest.items():
+        state = restore_state(reference, values.items())
+        state.record_changes = True
+        states[partition] = state
+    log.info(
+        "changelog read partitions=%s keys=%s seconds=%.2f",
+        sorted(latest),
+        sum(len(values) for values in latest.values()),
         time.monotonic() - began,
     )
-    return state
+    return states

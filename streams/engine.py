@@ -48,7 +48,7 @@ from kpis.periods import Grain
 from kpis.reference import ReferenceData
 from kpis.snapshots import encode_activity, entity_key, entity_record
 from kpis.state import KpiState
-from streams.changelog import restore_partition
+from streams.changelog import restore_partitions
 from streams.config import Settings
 from streams.deadletter import deadletter_headers
 from streams.metrics import EngineMetrics
@@ -373,10 +373,13 @@ class Engine:
         """Take partitions: a new one is rebuilt from the changelog first."""
         async with self._lock:
             parked, self._parked = self._parked, {}
-            for partition in sorted(partitions - set(self.states)):
+            new = partitions - set(self.states)
+            restored = await self._restore(new - set(parked))
+            for partition in sorted(new):
                 state = parked.pop(partition, None)
                 if state is None:
-                    state = await self._restore(partition)
+                    state = restored[partition]
+                    state.rebuild(self.reference, self.ledger)
                 else:
                     state.add_all()
                 self.states[partition] = state
@@ -389,19 +392,18 @@ class Engine:
             )
         self.on_change()
 
-    async def _restore(self, partition: int) -> KpiState:
+    async def _restore(self, partitions: set[int]) -> dict[int, KpiState]:
         began = time.monotonic()
-        state = await restore_partition(
-            self.settings, self.reference, partition, self.metrics
+        states = await restore_partitions(
+            self.settings, self.reference, sorted(partitions), self.metrics
         )
-        state.rebuild(self.reference, self.ledger)
-        log.info(
-            "partition restored partition=%s entities=%s seconds=%.2f",
-            partition,
-            len(state.deals) + len(state.leads) + len(state.accounts),
-            time.monotonic() - began,
-        )
-        return state
+        if states:
+            log.info(
+                "partitions restored partitions=%s seconds=%.2f",
+                sorted(states),
+                time.monotonic() - began,
+            )
+        return states
 
     def samples_now(self) -> tuple[datetime, ReferenceData, Ledger]:
         """Return what an exposition is rendered from, at this instant."""

@@ -173,14 +173,14 @@ async def partition_counts(
     bootstrap_servers: str, topics: Sequence[str]
 ) -> dict[str, int]:
     """Return the number of partitions of each of ``topics``."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False
-    )
-    await consumer.start()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     try:
-        await consumer.topics()
-        return {
-            topic: len(consumer.partitions_for_topic(topic) or ()) for topic in topics
-        }
+        await admin.start()
+        described = await admin.describe_topics(list(topics))
+    except KafkaError as error:
+        raise TopicError(
+            f"cannot describe topics on {bootstrap_servers}: {error!r}"
+        ) from error
     finally:
-        await consumer.stop()
+        await admin.close()
+    return {topic["topic"]: len(topic["partitions"]) for topic in described}

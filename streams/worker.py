@@ -1,8 +1,9 @@
 """Run one SalesPulse worker: topics, reference data, engine, exporter.
 
-Faust hosts the worker: its ``Worker`` runs the engine as a service, handles
-SIGINT and SIGTERM and stops the services in order. The engine itself is a
-batch consumer (see :mod:`streams.engine` for why it is not a Faust agent).
+The worker runs on ``mode``, the service runtime of faust-streaming: its
+``Worker`` starts the engine service, handles SIGINT and SIGTERM and stops the
+services in order. The engine is a batch consumer rather than a Faust agent;
+:mod:`streams.engine` says why.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-import faust
-from mode import Service
+from mode import Service, Worker
 from prometheus_client import generate_latest
 
 from kpis.exposition import exposition
@@ -93,14 +93,7 @@ class EngineService(Service):
 
 def run_worker(settings: Settings) -> int:
     """Run a worker until SIGINT or SIGTERM; return the process exit code."""
-    app = faust.App(
-        settings.app_id,
-        broker=settings.kafka_url,
-        web_enabled=False,
-        topic_disable_leader=True,
-    )
-    worker = faust.Worker(
-        app,
+    worker = Worker(
         EngineService(settings),
         loglevel=settings.log_level,
         quiet=True,
