@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from kpis.reference import SCOPES, ReferenceData, ReferenceError
 from streams.config import load_settings
@@ -26,6 +26,7 @@ from streams.reference_store import (
     ReferenceStore,
     ReferenceStoreError,
     connect,
+    settings_edit,
 )
 from streams.report_table import table
 
@@ -330,15 +331,14 @@ async def _calendar_set(store: ReferenceStore, args: argparse.Namespace) -> str:
             "--reporting-currency"
         )
 
-    def edit(document: dict[str, Any]) -> None:
-        given = {
+    edit = settings_edit(
+        {
             "timezone": args.timezone,
             "fiscal_year_start_month": args.fiscal_year_start_month,
             "reporting_currency": args.reporting_currency,
         }
-        document.update({k: value for k, value in given.items() if value is not None})
-
-    # One edit, so that the three settings change in one version.
+    )
+    # One edit, so that the settings given change together, in one version.
     return _changed(await store.update(edit))
 
 

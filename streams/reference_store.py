@@ -252,7 +252,12 @@ def _hashes_of_replies(replies: Iterable[Mapping[Any, Any]]) -> Hashes:
 
 def _version_of(reply: Any) -> int:
     """Return the version of a GET reply; no key is version 0."""
-    return 0 if reply is None else int(_text(reply))
+    if reply is None:
+        return 0
+    text = _text(reply)
+    if not text.isdigit():
+        raise ReferenceError(f"version: {text!r} is not a whole number")
+    return int(text)
 
 
 def _queue_changes(
@@ -335,8 +340,8 @@ def _target_where(target: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     return target.get("scope"), target.get("key", ""), target.get("period")
 
 
-def _setting_edit(values: Mapping[str, Any]) -> Edit:
-    """Return the edit that sets the settings given (those not None)."""
+def settings_edit(values: Mapping[str, Any]) -> Edit:
+    """Return the edit that sets the document's settings given (those not None)."""
 
     def edit(document: Document) -> None:
         document.update({k: value for k, value in values.items() if value is not None})
@@ -616,7 +621,7 @@ class ReferenceStore:
     ) -> int:
         """Set the time zone and/or the first month of the fiscal year."""
         return await self.update(
-            _setting_edit(
+            settings_edit(
                 {
                     "timezone": timezone,
                     "fiscal_year_start_month": fiscal_year_start_month,
@@ -626,12 +631,12 @@ class ReferenceStore:
 
     async def set_reporting_currency(self, currency: str) -> int:
         """Set the currency every amount is converted to."""
-        return await self.update(_setting_edit({"reporting_currency": currency}))
+        return await self.update(settings_edit({"reporting_currency": currency}))
 
     async def set_gross_margin(self, product: str | None, value: Decimal | str) -> int:
         """Set the company-wide gross margin (``product`` None) or a product's."""
         if product is None:
-            return await self.update(_setting_edit({"gross_margin": str(value)}))
+            return await self.update(settings_edit({"gross_margin": str(value)}))
 
         def edit(document: Document) -> None:
             document["gross_margin_by_product"][product] = str(value)
@@ -714,6 +719,7 @@ class ReferenceWatcher:
         self._healthy = False
         self._warned_empty = False
         self._rejected_version: int | None = None
+        self._last_problem = ""
 
     @property
     def current(self) -> ReferenceData:
@@ -798,6 +804,16 @@ class ReferenceWatcher:
                 await self._lost(error)
             except redis.RedisError as error:
                 await self._lost(unreachable(self.url, error))
+            except ReferenceError as error:
+                if str(error) != self._last_problem:
+                    self._last_problem = str(error)
+                    logger.error("stored reference data is broken: %s", error)
+                await asyncio.sleep(self._poll_seconds)
+            except Exception:
+                # Whatever goes wrong, the worker keeps its data and the
+                # watcher keeps trying rather than ending in silence.
+                logger.exception("reference watcher failed; retrying")
+                await asyncio.sleep(self._poll_seconds)
 
     async def _wait_for_announcement(self, channel: str) -> None:
         """Return when a change is announced or after ``poll_seconds``."""

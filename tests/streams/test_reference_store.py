@@ -287,10 +287,14 @@ async def test_the_watcher_polls_the_version_when_no_message_comes(
     redis_server: Redis, client: redis.asyncio.Redis, store: ReferenceStore, prefix: str
 ) -> None:
     async with ReferenceWatcher(redis_server.url, prefix=prefix) as watcher:
-        # A change whose announcement is lost: the version moves in silence.
         await store.set_rep("r1")
-        await client.hset(f"{prefix}reps", "r2", json.dumps({"team": "north"}))
-        await client.incr(f"{prefix}version")
+        await wait_until(lambda: watcher.version == 1, "the announced change")
+
+        # A change whose announcement is lost: the version moves in silence.
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.hset(f"{prefix}reps", "r2", json.dumps({"team": "north"}))
+            pipe.incr(f"{prefix}version")
+            await pipe.execute()
         await wait_until(lambda: "r2" in watcher.current.reps, "the silent change")
     assert watcher.version == 2
 
