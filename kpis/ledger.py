@@ -25,6 +25,9 @@ _SeriesKey = tuple[Measure, Labels]
 _MONTH = Grain.MONTH
 _DAY = Grain.DAY
 _DAILY = frozenset(measure for measure in Measure if measure.spec.daily)
+# Measures whose facts are whole counts that may be grouped differently when
+# added and when retracted (see _count).
+_COUNTED = frozenset({Measure.ACTIVITIES, Measure.ACTIVITY_OUTCOMES})
 K = TypeVar("K")
 B = TypeVar("B")
 
@@ -65,18 +68,21 @@ class Ledger:
         months: dict[datetime, int] = {}
         for measure, labels, value, at, grain in facts:
             key = (measure, labels)
+            weight = sign * int(value) if measure in _COUNTED else sign
+            amount = value if sign > 0 else -value
             if at is None:
-                _count(self._levels, key, value, sign)
+                _count(self._levels, key, amount, weight)
             elif grain is not None:
                 distinct = (grain, bucket(grain, at))
-                _count_in(self._distinct, key, distinct, value, sign)
+                _count_in(self._distinct, key, distinct, amount, weight)
             else:
                 month = months.get(at)
                 if month is None:
                     month = months[at] = bucket(_MONTH, at)
-                _count_in(self._months, key, month, value, sign)
+                _count_in(self._months, key, month, amount, weight)
                 if measure in _DAILY:
-                    _count_in(self._days, key, bucket(_DAY, at), value, sign)
+                    day = bucket(_DAY, at)
+                    _count_in(self._days, key, day, amount, weight)
 
     def add_days(self, counts: Iterable[tuple[Measure, Labels, int, Decimal]]) -> None:
         """Add values already grouped by local day (a day bucket each)."""
@@ -87,9 +93,10 @@ class Ledger:
                 local = date.fromordinal(day)
                 month = months_of_days[day] = local.year * 12 + local.month - 1
             key = (measure, labels)
-            _count_in(self._months, key, month, value, 1)
+            weight = int(value)
+            _count_in(self._months, key, month, value, weight)
             if measure in _DAILY:
-                _count_in(self._days, key, day, value, 1)
+                _count_in(self._days, key, day, value, weight)
 
     def clear(self) -> None:
         """Forget every sum."""
@@ -205,14 +212,19 @@ def _sample(
     return Sample(measure, tuple(pairs), value)
 
 
-def _count(sums: dict[K, _Entry], key: K, value: Decimal, sign: int) -> None:
-    """Add ``value`` to an entry (or retract it), dropping an entry left empty."""
+def _count(sums: dict[K, _Entry], key: K, value: Decimal, weight: int) -> None:
+    """Add a signed ``value`` to an entry, dropping an entry left empty.
+
+    ``weight`` is the change in the number of addends: one per fact, or, for
+    counts kept in groups (activities), the count itself, so that a group
+    added in one piece may be retracted in several and the other way round.
+    """
     entry = sums.get(key)
     if entry is None:
-        sums[key] = _Entry(value if sign > 0 else -value, sign)
+        sums[key] = _Entry(value, weight)
         return
-    entry.total = entry.total + value if sign > 0 else entry.total - value
-    entry.addends += sign
+    entry.total += value
+    entry.addends += weight
     if entry.addends == 0:
         del sums[key]
 
@@ -222,12 +234,12 @@ def _count_in(
     key: _SeriesKey,
     bucket: B,
     value: Decimal,
-    sign: int,
+    weight: int,
 ) -> None:
     """Count a fact in one bucket of a series, dropping a series left empty."""
     buckets = table.get(key)
     if buckets is None:
         buckets = table[key] = {}
-    _count(buckets, bucket, value, sign)
+    _count(buckets, bucket, value, weight)
     if not buckets:
         del table[key]

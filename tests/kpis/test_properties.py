@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpis.events import Event, partition_key
-from kpis.ledger import Sample
+from kpis.ledger import Ledger, Sample
 from kpis.links import Link, link_key
 from kpis.measures import Measure
 from kpis.money import ExchangeRates
@@ -145,3 +145,36 @@ def test_rebuilding_gives_the_incremental_sums(seed: int, count: int) -> None:
     state.rebuild(REFERENCE)
 
     assert totals(state.samples(now)) == incremental
+
+
+@common
+@given(seed=seeds, count=counts, batch=st.integers(1, 50))
+def test_a_partition_given_away_leaves_nothing_behind(
+    seed: int, count: int, batch: int
+) -> None:
+    events = simulated(seed, count)
+    now = now_after(events)
+    ledger = Ledger(REFERENCE.calendar)
+    states = [KpiState(REFERENCE, ledger), KpiState(REFERENCE, ledger)]
+
+    def owner(key: str | bytes) -> KpiState:
+        raw = key.encode() if isinstance(key, str) else key
+        return states[zlib.crc32(raw) % 2]
+
+    for start in range(0, len(events), batch):
+        for event in events[start : start + batch]:
+            pending = owner(partition_key(event)).fold(event)
+            while pending:
+                link = pending.pop()
+                pending.extend(owner(link_key(link)[1]).apply(link))
+        for state in states:
+            state.refresh()
+    kept, given_away = states
+
+    given_away.retract_all()
+    left = totals(ledger.samples(now, REFERENCE))
+    given_away.add_all()
+    given_away.retract_all()
+    assert totals(ledger.samples(now, REFERENCE)) == left
+    kept.rebuild(REFERENCE)
+    assert left == totals(kept.ledger.samples(now, REFERENCE))

@@ -27,6 +27,7 @@ from deploy.broker import Kafka
 from deploy.engine import Worker
 from deploy.services import Redis
 from kpis.events import Feed
+from kpis.measures import Measure
 from kpis.reference import ReferenceData
 from streams.config import Settings, load_settings
 from streams.replay import replay
@@ -43,6 +44,9 @@ Series = tuple[str, frozenset[tuple[str, str]]]
 # Engine health and clock-driven series differ between a live worker and a
 # replay by nature; everything else must be equal to the digit.
 NOT_COMPARED = ("salespulse_window_elapsed_ratio",)
+# Each worker exports the sums of its own partitions: Prometheus adds them up.
+# The reference series (targets, reps, windows) come whole from every worker.
+SUMMED = frozenset(f"salespulse_{measure.spec.name}" for measure in Measure)
 
 
 @dataclass
@@ -206,14 +210,22 @@ def wait_until_equal(
 ) -> tuple[dict[Series, Decimal], dict[Series, Decimal]]:
     """Wait until the workers' summed KPIs equal the replay's; return both."""
     last: list[tuple[dict[Series, Decimal], dict[Series, Decimal]]] = []
+    expected_names = expected(scenario, datetime.now(UTC))
 
     def equal() -> bool:
         now = datetime.now(UTC)
-        want = expected(scenario, now)
-        names = {name for name, _ in want}
-        live = summed([kpis_of(parse(scrape_text(w)), names) for w in workers])
-        last[:] = [(live, kpis_of(want, names))]
-        return live == kpis_of(want, names)
+        want = kpis_of(expected(scenario, now), {name for name, _ in expected_names})
+        scraped = [parse(scrape_text(worker)) for worker in workers]
+        live = summed([kpis_of(samples, set(SUMMED)) for samples in scraped])
+        reference_names = {name for name, _ in want} - SUMMED
+        for samples in scraped:
+            # Every worker must export the whole reference, as the replay does.
+            if kpis_of(samples, reference_names) != kpis_of(want, reference_names):
+                last[:] = [(kpis_of(samples, reference_names), want)]
+                return False
+            live.update(kpis_of(samples, reference_names))
+        last[:] = [(live, want)]
+        return live == want
 
     try:
         wait_for(equal, timeout=timeout, what="live expositions equal to the replay")
@@ -228,5 +240,16 @@ def wait_until_equal(
             [[k[0], sorted(k[1]), str(v)] for k, v in list(diff.items())[:15]],
             indent=1,
         )
-        raise AssertionError(f"{len(diff)} series differ, e.g. {sample}") from None
+        health = [
+            {
+                name: value
+                for (name, _), value in parse(scrape_text(worker)).items()
+                if name.startswith(("salespulse_batches", "salespulse_consumer_lag"))
+                or name == "salespulse_events_consumed_total"
+            }
+            for worker in workers
+        ]
+        raise AssertionError(
+            f"{len(diff)} series differ, e.g. {sample}; workers: {health}"
+        ) from None
     return last[0]

@@ -54,11 +54,15 @@ def test_two_workers_add_up_to_the_replay_and_survive_a_sigkill(
     first = start_worker(scenario, tmp_path / "workers", name="first")
     second = start_worker(scenario, tmp_path / "workers", name="second")
     try:
+        wait_for(
+            lambda: bool(_owned(first)) and bool(_owned(second)),
+            timeout=60,
+            what="both workers to own partitions",
+        )
+        assert _owned(first) | _owned(second) == set(range(8))
+        assert not _owned(first) & _owned(second)
         produce(scenario)
         wait_until_equal([first, second], scenario)
-        owned = _owned(first) | _owned(second)
-        assert owned == set(range(8))
-        assert _owned(first) and _owned(second)
 
         # Mid-stream: the same log again (every message a duplicate), and one
         # worker killed while it folds them.
