@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from kpis.facts import Fact
+from kpis.facts import SLOT_SECONDS, Fact
 from kpis.measures import Measure
 
-_SLOT_SECONDS = 15 * 60
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -29,7 +28,7 @@ class ActivityState:
 
     def count(self, at: datetime, kind: str, outcome: str) -> int:
         """Count one activity of ``kind`` with ``outcome``; return its slot."""
-        slot = int(at.timestamp()) // _SLOT_SECONDS
+        slot = int(at.timestamp()) // SLOT_SECONDS
         key = (slot, kind, outcome)
         self.counts[key] = self.counts.get(key, 0) + 1
         return slot
@@ -37,7 +36,7 @@ class ActivityState:
     def facts(self) -> Iterator[Fact]:
         """Yield every count as facts, for a rebuild of the sums."""
         for (slot, kind, outcome), count in self.counts.items():
-            at = _EPOCH + timedelta(seconds=slot * _SLOT_SECONDS)
+            at = _EPOCH + timedelta(seconds=slot * SLOT_SECONDS)
             yield from _facts(self.rep_id, at, kind, outcome, Decimal(count))
 
 
@@ -60,11 +59,21 @@ class ActivityCounts:
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str, str, int], int] = {}
+        self._recent: dict[tuple[str, str, int], int] = {}
 
-    def add(self, rep_id: str, kind: str, outcome: str, day: int) -> None:
-        """Count one activity of ``rep_id`` on the local day ``day``."""
+    def add(self, rep_id: str, kind: str, outcome: str, day: int, slot: int) -> None:
+        """Count one activity of ``rep_id`` on local day ``day``, quarter hour
+        ``slot`` (for the rolling windows)."""
         key = (rep_id, kind, outcome, day)
         self._counts[key] = self._counts.get(key, 0) + 1
+        recent = (rep_id, kind, slot)
+        self._recent[recent] = self._recent.get(recent, 0) + 1
+
+    def take_slots(self) -> Iterator[tuple[Measure, tuple[str, ...], int, Decimal]]:
+        """Yield (measure, labels, quarter hour, count) groups, and forget them."""
+        recent, self._recent = self._recent, {}
+        for (rep_id, kind, slot), count in recent.items():
+            yield Measure.ACTIVITIES, (rep_id, kind), slot, Decimal(count)
 
     def take(self) -> Iterator[tuple[Measure, tuple[str, ...], int, Decimal]]:
         """Yield (measure, labels, day, count) for each group, and forget them."""
@@ -77,3 +86,4 @@ class ActivityCounts:
     def clear(self) -> None:
         """Forget the counts not yet taken."""
         self._counts.clear()
+        self._recent.clear()

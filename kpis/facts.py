@@ -21,6 +21,10 @@ UNKNOWN = "unknown"
 
 CENT = Decimal("0.01")
 
+# Activities are kept, and rolling windows summed, by quarter hour: every time
+# zone in use is offset from UTC by a whole number of quarter hours.
+SLOT_SECONDS = 15 * 60
+
 
 class Fact(NamedTuple):
     """One addend of one measure.

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
-from kpis.facts import Fact, Labels
+from kpis.facts import SLOT_SECONDS, Fact, Labels
 from kpis.measures import Kind, Measure, Unit
 from kpis.periods import DAILY_WINDOWS, PERIOD_WINDOWS, Calendar, Grain, Period, Window
 from kpis.reference import ReferenceData
@@ -28,6 +28,13 @@ _DAILY = frozenset(measure for measure in Measure if measure.spec.daily)
 # Measures whose facts are whole counts that may be grouped differently when
 # added and when retracted (see _count).
 _COUNTED = frozenset({Measure.ACTIVITIES, Measure.ACTIVITY_OUTCOMES})
+# Measures also summed over the rolling windows below, by quarter hour.
+_ROLLING = frozenset({Measure.WON_DEALS, Measure.WON_REVENUE, Measure.ACTIVITIES})
+# The rolling windows and their length in quarter hours, the current one
+# included: the last hour is the current quarter hour and the three before.
+ROLLING_WINDOWS = {"last_hour": 4, "last_7_days": 7 * 24 * 4}
+# Quarter hours older than the longest window are dropped, with this margin.
+_SLOT_MARGIN = 4
 K = TypeVar("K")
 B = TypeVar("B")
 
@@ -59,6 +66,7 @@ class Ledger:
         self._days: dict[_SeriesKey, dict[int, _Entry]] = {}
         self._distinct: dict[_SeriesKey, dict[tuple[Grain, int], _Entry]] = {}
         self._levels: dict[_SeriesKey, _Entry] = {}
+        self._slots: dict[_SeriesKey, dict[int, _Entry]] = {}
 
     def add(self, facts: Iterable[Fact], sign: int = 1) -> None:
         """Add facts to the sums, or retract them with ``sign=-1``."""
@@ -80,6 +88,9 @@ class Ledger:
                 if month is None:
                     month = months[at] = bucket(_MONTH, at)
                 _count_in(self._months, key, month, amount, weight)
+                if measure in _ROLLING:
+                    slot = int(at.timestamp()) // SLOT_SECONDS
+                    _count_in(self._slots, key, slot, amount, weight)
                 if measure in _DAILY:
                     day = bucket(_DAY, at)
                     _count_in(self._days, key, day, amount, weight)
@@ -98,10 +109,16 @@ class Ledger:
             if measure in _DAILY:
                 _count_in(self._days, key, day, value, weight)
 
+    def add_slots(self, counts: Iterable[tuple[Measure, Labels, int, Decimal]]) -> None:
+        """Add counts already grouped by quarter hour, for the rolling windows."""
+        for measure, labels, slot, value in counts:
+            _count_in(self._slots, (measure, labels), slot, value, int(value))
+
     def clear(self) -> None:
         """Forget every sum."""
-        for sums in (self._months, self._days, self._distinct, self._levels):
+        for sums in (self._months, self._days, self._distinct, self._slots):
             sums.clear()
+        self._levels.clear()
 
     def samples(self, now: datetime, reference: ReferenceData) -> Iterator[Sample]:
         """Yield every sample at ``now``, windows anchored there."""
@@ -125,6 +142,7 @@ class Ledger:
                     yield _sample(
                         measure, labels, (("window", window),), total, reference
                     )
+        yield from self._rolling_samples(now, reference)
         for (measure, labels), periods in self._distinct.items():
             for window, (grain, bucket) in windows.own_grain.items():
                 period = periods.get((grain, bucket))
@@ -132,6 +150,30 @@ class Ledger:
                     yield _sample(
                         measure, labels, (("window", window),), period.total, reference
                     )
+
+    def _rolling_samples(
+        self, now: datetime, reference: ReferenceData
+    ) -> Iterator[Sample]:
+        """Yield the last hour and the last 7 days, in quarter-hour steps."""
+        current = int(now.timestamp()) // SLOT_SECONDS
+        oldest_kept = current - max(ROLLING_WINDOWS.values()) - _SLOT_MARGIN
+        for key, slots in list(self._slots.items()):
+            for slot in [slot for slot in slots if slot < oldest_kept]:
+                del slots[slot]
+            if not slots:
+                del self._slots[key]
+        for (measure, labels), slots in self._slots.items():
+            for window, length in ROLLING_WINDOWS.items():
+                first = current - length + 1
+                entries = [
+                    entry.total
+                    for slot, entry in slots.items()
+                    if first <= slot <= current
+                ]
+                if entries:
+                    total = sum(entries, Decimal(0))
+                    pairs = (("window", window),)
+                    yield _sample(measure, labels, pairs, total, reference)
 
 
 class _WindowBuckets:

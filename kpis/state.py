@@ -172,6 +172,7 @@ class KpiState:
         for entity in touched.values():
             self.ledger.add(self._facts(entity))
         self.ledger.add_days(self._new_activities.take())
+        self.ledger.add_slots(self._new_activities.take_slots())
         records, self._new_records = self._new_records, []
         return Changes(list(touched.values()), records)
 
@@ -260,7 +261,7 @@ class KpiState:
                 ActivityRecord(event.id, rep_id, slot, kind, outcome)
             )
         day = self._day_of(event.time)
-        self._new_activities.add(rep_id, kind, outcome, day)
+        self._new_activities.add(rep_id, kind, outcome, day, slot)
         if kind == _DEMO and data.deal_id is not None:
             return [DemoOfDeal(data.deal_id, data.activity_id, event.time, data.rep_id)]
         return []

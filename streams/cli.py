@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from dashboards.cli import register as register_dashboards
 from streams.config import ConfigError, load_settings
+from streams.reference_cli import register as register_reference
 from streams.replay import register as register_replay
 from streams.simulator.cli import register as register_simulator
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_simulator(subcommands)
     register_replay(subcommands)
+    register_reference(subcommands)
     register_dashboards(subcommands)
     return parser
 

@@ -60,8 +60,9 @@ def _action(
     parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
     parser.add_argument(
         "--prefix",
-        default=DEFAULT_PREFIX,
-        help=f"key prefix of the reference data in Redis ({DEFAULT_PREFIX})",
+        default=None,
+        help="key prefix of the reference data in Redis (SALESPULSE_REDIS_PREFIX, "
+        f"else {DEFAULT_PREFIX})",
     )
     parser.set_defaults(handler=_handler(run))
     return parser
@@ -71,7 +72,10 @@ def _handler(run: Action) -> Callable[[argparse.Namespace], int]:
     """Return the handler that runs ``run`` and turns errors into exit codes."""
 
     def handle(args: argparse.Namespace) -> int:
-        url = load_settings().redis_url
+        settings = load_settings()
+        url = settings.redis_url
+        if args.prefix is None:
+            args.prefix = settings.redis_prefix
         where = f"salespulse {args.command} {args.action}"
         try:
             output = asyncio.run(_against_store(url, args, run))

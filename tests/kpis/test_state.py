@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -341,3 +341,32 @@ def test_quarters_follow_the_fiscal_year(fiscal_start: int) -> None:
     # from April, it began in April 2026; from January, in January.
     assert value(samples, Measure.WON_DEALS, window="quarter_to_date") == 1
     assert value(samples, Measure.WON_DEALS, window="year_to_date") == 1
+
+
+def test_rolling_windows_move_with_the_clock_without_new_events() -> None:
+    state = KpiState(ReferenceData())
+    state.fold_all(
+        [
+            deal_created("D-1", "2026-12-01T00:00:00Z"),
+            deal_won("D-1", "2026-12-15T11:20:00Z", amount="250"),
+            activity("2026-12-15T11:50:00Z", rep="rep-2", kind="call"),
+            activity("2026-12-10T09:00:00Z", rep="rep-2", kind="call"),
+            activity("2026-12-01T09:00:00Z", rep="rep-2", kind="call"),
+        ]
+    )
+    at_noon = list(state.samples(NOW))
+    assert value(at_noon, Measure.WON_REVENUE, window="last_hour") == 250
+    assert value(at_noon, Measure.WON_DEALS, window="last_7_days") == 1
+    assert value(at_noon, Measure.ACTIVITIES, window="last_hour", rep="rep-2") == 1
+    assert value(at_noon, Measure.ACTIVITIES, window="last_7_days", rep="rep-2") == 2
+
+    # Two hours later, with no event in between, the hour has emptied.
+    later = list(state.samples(NOW + timedelta(hours=2)))
+    assert value(later, Measure.WON_REVENUE, window="last_hour") is None
+    assert value(later, Measure.ACTIVITIES, window="last_hour") is None
+    assert value(later, Measure.WON_REVENUE, window="last_7_days") == 250
+
+    # Eight days on, the week has emptied too; the calendar month has not.
+    much_later = list(state.samples(NOW + timedelta(days=8)))
+    assert value(much_later, Measure.WON_DEALS, window="last_7_days") is None
+    assert value(much_later, Measure.WON_DEALS, window="month_to_date") == 1
