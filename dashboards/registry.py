@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kpis.events import RejectReason
+
 JOB_MATCHER = 'job=~"$job"'
 """The matcher every panel query carries: the dashboard's ``job`` variable."""
 
@@ -224,17 +226,7 @@ UP = Metric(
     labels=("job", "instance"),
 )
 
-REJECT_REASONS = (
-    "not_json",
-    "not_cloudevents",
-    "unknown_type",
-    "wrong_topic",
-    "missing_field",
-    "invalid_field",
-    "unknown_currency",
-    "negative_amount",
-    "oversized",
-)
+REJECT_REASONS = tuple(reason.value for reason in RejectReason)
 """The values of ``reason`` on ``salespulse_events_rejected_total``."""
 
 # A labelled counter has no series until its first increment, so a job that

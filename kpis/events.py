@@ -14,7 +14,7 @@ times are timezone-aware datetimes, enumerations are :class:`~enum.StrEnum`.
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -51,6 +51,9 @@ class RejectReason(StrEnum):
     UNKNOWN_CURRENCY = "unknown_currency"
     NEGATIVE_AMOUNT = "negative_amount"
     OVERSIZED = "oversized"
+    # Not a decoding error: the engine refuses an event older than the
+    # late-event horizon, which would restate a period that is closed.
+    TOO_LATE = "too_late"
 
 
 class DealKind(StrEnum):
@@ -491,6 +494,26 @@ def decode_event(
     if feed is not None and event.FEED is not feed:
         raise _wrong_topic(event.type, feed)
     return event
+
+
+def check_horizon(event: Event, arrived: datetime, horizon_days: int) -> None:
+    """Refuse an event that arrived more than ``horizon_days`` after its time.
+
+    Args:
+        event: the event.
+        arrived: when it arrived (the replay's as-of time).
+        horizon_days: how many days a period stays open; 0 keeps every one open.
+
+    Raises:
+        InvalidEvent: with reason ``too_late``.
+    """
+    if horizon_days and event.time < arrived - timedelta(days=horizon_days):
+        raise InvalidEvent(
+            RejectReason.TOO_LATE,
+            f"time: {event.time.isoformat()} is more than {horizon_days} days "
+            f"before its arrival at {arrived.isoformat()} (the late-event "
+            "horizon): its period is closed",
+        )
 
 
 def encode_event(event: Event) -> bytes:

@@ -41,7 +41,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from kpis.events import Event, Feed, InvalidEvent, decode_event, partition_key
+from kpis.events import (
+    Event,
+    Feed,
+    InvalidEvent,
+    check_horizon,
+    decode_event,
+    partition_key,
+)
 from kpis.ledger import Ledger
 from kpis.links import Link, link_key
 from kpis.periods import Grain
@@ -111,7 +118,7 @@ class Engine:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
-        self._month_start = datetime.now(UTC)
+        self._now = self._month_start = datetime.now(UTC)
         self._out = Outgoing()
 
     # Life cycle -----------------------------------------------------------
@@ -175,7 +182,7 @@ class Engine:
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Fold one batch, write what it changed, then commit its offsets."""
         async with self._lock:
-            now = datetime.now(UTC)
+            self._now = now = datetime.now(UTC)
             self._month_start = self.reference.calendar.period(Grain.MONTH, now).start
             self._out = outgoing = Outgoing()
             touched: set[int] = set()
@@ -258,6 +265,7 @@ class Engine:
         record: ConsumerRecord,
     ) -> None:
         try:
+            check_horizon(event, self._now, self.settings.late_event_horizon_days)
             links = state.fold(event)
         except InvalidEvent as error:
             self._reject(record, error, topic)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from kpis.events import Event, Feed, InvalidEvent, decode_event
+from kpis.events import Event, Feed, InvalidEvent, check_horizon, decode_event
 from kpis.exposition import exposition
 from kpis.periods import PERIOD_WINDOWS, Window
 from kpis.reference import ReferenceData, ReferenceError
@@ -144,7 +144,10 @@ def replay(
     feeds = {settings.topic_for(feed): feed for feed in Feed}
     result = ReplayResult()
     events = _events_until(
-        decoded(log, feeds, settings.max_event_bytes, result), as_of, result
+        decoded(log, feeds, settings.max_event_bytes, result),
+        as_of,
+        settings.late_event_horizon_days,
+        result,
     )
     state = KpiState(reference)
     for _, error in state.fold_all(events):
@@ -180,11 +183,16 @@ def decoded(
 
 
 def _events_until(
-    events: Iterable[Event], as_of: datetime, result: ReplayResult
+    events: Iterable[Event], as_of: datetime, horizon_days: int, result: ReplayResult
 ) -> Iterator[Event]:
     for event in events:
         if event.time > as_of:
             result.after_as_of += 1
+            continue
+        try:
+            check_horizon(event, as_of, horizon_days)
+        except InvalidEvent as error:
+            result.rejects[error.reason.value] += 1
             continue
         result.folded += 1
         yield event

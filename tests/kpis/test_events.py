@@ -21,11 +21,12 @@ from kpis.events import (
     RejectReason,
     SubscriptionData,
     SubscriptionStarted,
+    check_horizon,
     decode_event,
     encode_event,
     partition_key,
 )
-from tests.samples import DATA, TIME
+from tests.samples import DATA, TIME, sample
 
 KEYS = {
     "deal.created": b"D-1",
@@ -338,3 +339,14 @@ def test_arbitrary_objects_never_escape_the_reasons(values: dict[str, Any]) -> N
         decode_event(raw(values))
     except InvalidEvent as error:
         assert error.reason in RejectReason
+
+
+def test_an_event_older_than_the_late_horizon_is_too_late() -> None:
+    event = decode_event(sample("deal.won"))  # dated 2026-11-30T13:05Z
+    arrived = datetime(2026, 12, 30, 13, 0, tzinfo=UTC)
+    check_horizon(event, arrived, 0)  # every period open
+    check_horizon(event, arrived, 31)
+    with pytest.raises(InvalidEvent) as raised:
+        check_horizon(event, arrived, 29)
+    assert raised.value.reason is RejectReason.TOO_LATE
+    assert "29 days" in raised.value.detail

@@ -25,7 +25,13 @@ from kpis.events import (
 from streams.simulator.cli import register
 from streams.simulator.company import default_company
 from streams.simulator.errors import SimulatorError
-from streams.simulator.faults import Fault, FaultShares, Message, messages
+from streams.simulator.faults import (
+    DECODING_REASONS,
+    Fault,
+    FaultShares,
+    Message,
+    messages,
+)
 from streams.simulator.model import Simulation
 from streams.simulator.runner import (
     Pacing,
@@ -164,7 +170,7 @@ def test_malformed_messages_are_rejected_for_the_reason_they_carry() -> None:
         else:
             decode_event(message.value, feed=message.feed)
 
-    assert set(reasons) == set(RejectReason)
+    assert set(reasons) == set(DECODING_REASONS)
 
 
 def test_late_messages_go_out_hours_after_their_time() -> None:
