@@ -118,7 +118,7 @@ async def _simulate(args: argparse.Namespace) -> int:
 
     company = default_company()
     if args.reference_file is not None:
-        _write_reference(args.reference_file, company)
+        _write_reference(args.reference_file, company, start)
     simulation = Simulation(company, seed=args.seed, start=start)
     events = limit_events(simulation.events(), max_events=args.events, until=until)
     outgoing = messages(
@@ -173,9 +173,10 @@ def _aware_time(text: str) -> datetime:
     return value
 
 
-def _write_reference(path: Path, company: Company) -> None:
+def _write_reference(path: Path, company: Company, start: datetime) -> None:
+    document = reference_document(company, around=start)
     try:
-        path.write_text(json.dumps(reference_document(company), indent=2) + "\n")
+        path.write_text(json.dumps(document, indent=2) + "\n")
     except OSError as error:
         raise SimulatorError(f"--reference-file {path}: {error}") from error
     logger.info("wrote the reference data path=%s", path)

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from aiokafka import AIOKafkaConsumer
 
 from deploy.broker import Kafka
 from deploy.engine import Worker
+from deploy.services import Redis
 from kpis.events import EVENT_TYPES, Feed
 from streams.config import load_settings
+from streams.reference_store import ReferenceStore
 from tests.samples import DATA, envelope, sample
 from tests.scrape import scrape, values_of, wait_for
 
@@ -28,22 +31,36 @@ REJECTED = "salespulse_events_rejected_total"
 
 
 @pytest.fixture
-def worker(kafka: Kafka, tmp_path: Path) -> Iterator[Worker]:
+def worker(kafka: Kafka, redis_server: Redis, tmp_path: Path) -> Iterator[Worker]:
     """Yield a worker on topics and a consumer group of this test's own."""
     suffix = uuid.uuid4().hex[:8]
     settings = {
         "SALESPULSE_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "SALESPULSE_REDIS_URL": redis_server.url,
+        "SALESPULSE_REDIS_PREFIX": f"test-{suffix}:",
         "SALESPULSE_APP_ID": f"salespulse-test-{suffix}",
         "SALESPULSE_TOPIC_PARTITIONS": "2",
         "SALESPULSE_TOPIC_DEADLETTER": f"deadletter-{suffix}",
         **{f"SALESPULSE_TOPIC_{feed.name}": f"{feed}-{suffix}" for feed in Feed},
     }
+    # The samples are priced in euros and pounds: give the worker their rates.
+    asyncio.run(_set_rates(redis_server.url, settings["SALESPULSE_REDIS_PREFIX"]))
     process = Worker(tmp_path, settings)
     process.start()
     try:
         yield process
     finally:
         process.stop()
+
+
+async def _set_rates(url: str, prefix: str) -> None:
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        store = ReferenceStore(client, prefix=prefix)
+        await store.set_rate("EUR", "2020-01-01T00:00:00Z", "1.08")
+        await store.set_rate("GBP", "2020-01-01T00:00:00Z", "1.27")
+    finally:
+        await client.aclose()
 
 
 def topic_of(worker: Worker, feed: Feed) -> str:
