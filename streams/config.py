@@ -48,7 +48,7 @@ class Settings(BaseModel):
     )
     app_id: str = Field(
         "salespulse",
-        description="Faust application id: the consumer group and the prefix "
+        description="Application id: the consumer group and the prefix "
         "of the changelog topics.",
     )
     topic_deals: str = Field("sales.deals", description="Topic of deal events.")
@@ -146,12 +146,6 @@ class Settings(BaseModel):
     def input_topics(self) -> dict[str, Feed]:
         """Map each input topic's name to the feed it carries."""
         return {self.topic_for(feed): feed for feed in Feed}
-
-    @property
-    def kafka_url(self) -> str:
-        """Return the brokers as Faust's ``kafka://`` URL."""
-        servers = ";".join(s.strip() for s in self.kafka_bootstrap_servers.split(","))
-        return f"kafka://{servers}"
 
 
 def environment_variable(field: str) -> str:
