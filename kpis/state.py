@@ -1,12 +1,12 @@
 """The domain state of one partition: entities, links out, and their sums.
 
 Events are folded into the entity they belong to (a deal, a lead, an
-account) or, for events that never change once sent (activities and costs),
-added to the sums directly after a check of their id. The sums are kept
-incrementally: the first time an entity is touched after a refresh, its
-facts are retracted; :meth:`KpiState.refresh` adds the facts of every touched
-entity again. Folding the same events in any order, any number of times,
-gives the same sums.
+account, a campaign's or a team's costs) or, for activities, which never
+change once logged, counted straight into the sums after a check of their
+id. The sums are kept incrementally: the first time an entity is touched
+after a refresh, its facts are noted, and :meth:`KpiState.refresh` puts the
+difference between those and its new facts into the sums. Folding the same
+events in any order, any number of times, gives the same sums.
 
 One state serves one partition of the input; links to entities of other
 partitions are returned to the caller, which routes them (the batch replay
@@ -15,6 +15,7 @@ routes them to the same state, the live engine through a topic).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -114,6 +115,8 @@ class KpiState:
         self._new_activities = ActivityCounts()
         self._day_of = partial(reference.calendar.bucket, Grain.DAY)
         self._touched: dict[int, _Entity] = {}
+        # The facts each touched entity had in the sums before its change.
+        self._before: dict[int, list[Fact]] = {}
 
     def fold(self, event: Event) -> list[Link]:
         """Apply one event; return the links it sends to other entities.
@@ -169,8 +172,18 @@ class KpiState:
             refresh (the activities only with ``record_changes``).
         """
         touched, self._touched = self._touched, {}
-        for entity in touched.values():
-            self.ledger.add(self._facts(entity))
+        before, self._before = self._before, {}
+        for key, entity in touched.items():
+            after = list(self._facts(entity))
+            previous = before.get(key)
+            if not previous:
+                self.ledger.add(after)
+                continue
+            # Only what changed reaches the sums: a stage change leaves a
+            # deal's quotes as they were, and most facts cancel out.
+            old, new = Counter(previous), Counter(after)
+            self.ledger.add((old - new).elements(), sign=-1)
+            self.ledger.add((new - old).elements())
         self.ledger.add_days(self._new_activities.take())
         self.ledger.add_slots(self._new_activities.take_slots())
         records, self._new_records = self._new_records, []
@@ -179,6 +192,7 @@ class KpiState:
     def add_all(self) -> None:
         """Add the facts of every entity and activity to the ledger."""
         self._touched.clear()
+        self._before.clear()
         self._new_activities.clear()
         for entity in self._entities():
             self.ledger.add(self._facts(entity))
@@ -228,16 +242,16 @@ class KpiState:
         return self._entity(self.costs, key, CostState)
 
     def _entity(self, entities: dict[str, E], key: str, new: Callable[[str], E]) -> E:
-        """Return an entity about to change, its facts retracted from the sums.
+        """Return an entity about to change, noting the facts it had before.
 
-        An entity is retracted once, at its first change since a refresh; a
-        new one has nothing to retract.
+        The facts are taken once, at the entity's first change since a
+        refresh, which puts the difference in the sums; a new one had none.
         """
         entity = entities.get(key)
         if entity is None:
             entity = entities[key] = new(key)
         elif id(entity) not in self._touched:
-            self.ledger.add(self._facts(entity), sign=-1)
+            self._before[id(entity)] = list(self._facts(entity))
         self._touched[id(entity)] = entity
         return entity
 

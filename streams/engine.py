@@ -321,16 +321,34 @@ class Engine:
             )
 
     async def _send(self, outgoing: Outgoing) -> None:
+        """Send a batch's records, one record batch per topic and partition.
+
+        Building record batches ourselves costs a few microseconds a record,
+        where ``send()`` costs ten times as much; records without a partition
+        (the dead-letter copies, few) go through ``send()``.
+        """
         producer = self._producer
         if producer is None or not outgoing.records:
             return
         futures = []
+        batches: dict[tuple[str, int], Any] = {}
         for topic, key, value, partition, headers in outgoing.records:
-            futures.append(
-                await producer.send(
-                    topic, value, key=key, partition=partition, headers=headers
+            if partition is None:
+                futures.append(
+                    await producer.send(topic, value, key=key, headers=headers)
                 )
-            )
+                continue
+            batch = batches.get((topic, partition))
+            if batch is None:
+                batch = batches[topic, partition] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers):
+                continue
+            # Full: send it and start the next one with this record.
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = batches[topic, partition] = producer.create_batch()
+            batch.append(key=key, value=value, timestamp=None, headers=headers)
+        for (topic, partition), batch in batches.items():
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*futures)
 
     async def _commit(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
