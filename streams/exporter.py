@@ -77,7 +77,7 @@ class Renderer:
         self,
         render: Callable[[], bytes],
         server: ExpositionServer,
-        interval: float = 0.5,
+        interval: float = 1.0,
         idle_interval: float = 5.0,
     ) -> None:
         self._render = render
