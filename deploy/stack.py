@@ -96,6 +96,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="simulated seconds per wall-clock second",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--team-pace",
+        action="append",
+        default=[],
+        metavar="TEAM=SHARE",
+        help="the team wins only this share of its deals (to see quota slippage)",
+    )
     for fault in ("duplicates", "late", "malformed"):
         parser.add_argument(
             f"--{fault}",
@@ -195,6 +202,7 @@ def bring_up(stack: Stack, args: argparse.Namespace) -> list[Worker]:
                 f"--duplicates={args.duplicates:g}",
                 f"--late={args.late:g}",
                 f"--malformed={args.malformed:g}",
+                *(f"--team-pace={pace}" for pace in args.team_pace),
             ],
         )
     )

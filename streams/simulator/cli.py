@@ -5,6 +5,7 @@ import asyncio
 import json
 import logging
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from streams.simulator.runner import (
     parse_duration,
     send_messages,
 )
+from streams.simulator.scheduling import DEFAULT_RATES
 from streams.simulator.sinks import FileSink, KafkaSink, Sink
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,15 @@ def register(
         help="Kafka brokers, overriding SALESPULSE_KAFKA_BOOTSTRAP_SERVERS",
     )
     parser.add_argument(
+        "--team-pace",
+        action="append",
+        type=_team_pace,
+        default=[],
+        metavar="TEAM=SHARE",
+        help="a team wins only this share (0 to 1) of its deals, to drive its "
+        "pace below target; repeatable",
+    )
+    parser.add_argument(
         "--reference-file",
         type=Path,
         default=None,
@@ -119,7 +130,8 @@ async def _simulate(args: argparse.Namespace) -> int:
     company = default_company()
     if args.reference_file is not None:
         _write_reference(args.reference_file, company, start)
-    simulation = Simulation(company, seed=args.seed, start=start)
+    rates = replace(DEFAULT_RATES, team_pace=tuple(args.team_pace))
+    simulation = Simulation(company, seed=args.seed, start=start, rates=rates)
     events = limit_events(simulation.events(), max_events=args.events, until=until)
     outgoing = messages(
         events, shares, seed=args.seed, max_bytes=settings.max_event_bytes
@@ -180,3 +192,16 @@ def _write_reference(path: Path, company: Company, start: datetime) -> None:
     except OSError as error:
         raise SimulatorError(f"--reference-file {path}: {error}") from error
     logger.info("wrote the reference data path=%s", path)
+
+
+def _team_pace(text: str) -> tuple[str, float]:
+    team, separator, share = text.partition("=")
+    try:
+        value = float(share)
+    except ValueError:
+        value = -1.0
+    if not separator or not team or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not TEAM=SHARE with a share from 0 to 1"
+        )
+    return team, value

@@ -235,12 +235,18 @@ class Sales(Subscriptions):
         if self._random.random() < _LOSS_CHANCE[deal.stage]:
             return self._close(time, deal, won=False)
         if deal.stage == len(self.company.stages) - 1:
-            return self._close(time, deal, won=True)
+            return self._close(time, deal, won=self._wins(deal))
         self._at(
             self._after_days(time, self.rates.days_per_stage),
             lambda t: self._advance(t, deal_id),
         )
         return self._move_to_stage(time, deal, deal.stage + 1)
+
+    def _wins(self, deal: Deal) -> bool:
+        """Tell whether a deal at the last stage is won, at its team's pace."""
+        pace = dict(self.rates.team_pace).get(deal.rep.team, 1.0)
+        # No draw for a team at full pace, so that the stream stays the same.
+        return pace >= 1.0 or self._random.random() < pace
 
     def _move_to_stage(self, time: datetime, deal: Deal, stage: int) -> list[ev.Event]:
         deal.stage = stage

@@ -45,6 +45,9 @@ class Rates:
     days_to_cancel: float = 900.0
     reactivation_chance: float = 0.35
     days_to_reactivate: float = 40.0
+    # (team, share): the team wins only this share of the deals it would
+    # have won, to drive its pace below target; the other teams sell as usual.
+    team_pace: tuple[tuple[str, float], ...] = ()
 
 
 DEFAULT_RATES = Rates()

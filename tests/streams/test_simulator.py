@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import itertools
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +40,7 @@ from streams.simulator.runner import (
     parse_duration,
     send_messages,
 )
+from streams.simulator.scheduling import DEFAULT_RATES, Rates
 from streams.simulator.sinks import FileSink, parse_line
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -300,3 +302,25 @@ def test_the_simulate_subcommand_writes_a_reproducible_file(tmp_path: Path) -> N
         decode_event(line).type for line in lines if not line.startswith(b'{"topic"')
     }
     assert types == set(EVENT_TYPES)
+
+
+def test_a_team_at_a_slower_pace_wins_fewer_deals() -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def wins_by_team(rates: Rates) -> Counter[str]:
+        company = default_company()
+        team_of = {rep.rep_id: rep.team for rep in company.reps}
+        simulation = Simulation(company, seed=3, start=start, rates=rates)
+        created: dict[str, str] = {}
+        wins: Counter[str] = Counter()
+        for event in itertools.islice(simulation.events(), 20_000):
+            if isinstance(event, DealCreated):
+                created[event.data.deal_id] = team_of[event.data.rep_id]
+            elif isinstance(event, DealWon) and event.data.deal_id in created:
+                wins[created[event.data.deal_id]] += 1
+        return wins
+
+    usual = wins_by_team(DEFAULT_RATES)
+    slowed = wins_by_team(replace(DEFAULT_RATES, team_pace=(("apac", 0.2),)))
+    assert slowed["apac"] < usual["apac"] * 0.5
+    assert slowed["na-accounts"] > usual["na-accounts"] * 0.7
