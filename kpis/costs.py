@@ -1,4 +1,12 @@
-"""The costs recorded against one campaign (marketing) or one team (sales)."""
+"""The costs recorded against one campaign (marketing) or one team (sales).
+
+A campaign's costs are one entity, kept by event id so that a repeat changes
+nothing. Costs are few (a few a day per campaign or team), but the entity
+grows with each and the live engine writes it whole to the changelog when it
+changes: about 40 bytes a cost, 15 KB for a year of daily costs. Keeping one
+changelog record per cost, as activities do, would bound that; at today's
+volumes it is not worth the second restore path.
+"""
 
 from __future__ import annotations
 
