@@ -15,7 +15,7 @@ import random
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +35,7 @@ from streams.simulator.company import default_company
 from streams.simulator.faults import FaultShares, Message, messages
 from streams.simulator.model import Simulation
 from streams.simulator.reference import reference_document
+from streams.simulator.scheduling import DEFAULT_RATES
 from streams.simulator.sinks import FileSink
 from streams.topics import ensure_engine_topics
 from tests.scrape import wait_for
@@ -72,8 +73,10 @@ def make_scenario(
     events: int = 3_000,
     seed: int = 7,
     partitions: int = 8,
+    days: int = 75,
+    team_pace: tuple[tuple[str, float], ...] = (),
 ) -> Scenario:
-    """Simulate a log ending before now; name topics and a group of its own."""
+    """Simulate a log from ``days`` ago; name topics and a group of its own."""
     suffix = uuid.uuid4().hex[:8]
     settings = {
         "SALESPULSE_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
@@ -84,14 +87,17 @@ def make_scenario(
         "SALESPULSE_TOPIC_DEADLETTER": f"deadletter-{suffix}",
         **{f"SALESPULSE_TOPIC_{feed.name}": f"{feed}-{suffix}" for feed in Feed},
     }
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=75)
-    simulation = Simulation(default_company(), seed=seed, start=start)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+    rates = replace(DEFAULT_RATES, team_pace=team_pace)
+    simulation = Simulation(default_company(), seed=seed, start=start, rates=rates)
     shares = FaultShares(duplicates=0.03, late=0.03, malformed=0.01)
-    generated = list(messages(itertools.islice(simulation.events(), events), shares))
+    now = datetime.now(UTC)
+    past = itertools.takewhile(lambda event: event.time <= now, simulation.events())
+    generated = list(messages(itertools.islice(past, events), shares))
     log = tmp_path / "log.jsonl"
     topics = {feed: load_settings(settings).topic_for(feed) for feed in Feed}
     asyncio.run(_write(log, topics, generated))
-    document = reference_document(default_company())
+    document = reference_document(default_company(), around=now)
     _store_reference(redis_server.url, settings["SALESPULSE_REDIS_PREFIX"], document)
     return Scenario(settings, log, generated, ReferenceData.from_mapping(document))
 
