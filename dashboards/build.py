@@ -9,7 +9,7 @@ from dashboards.catalogue import catalogue
 from dashboards.errors import DashboardsError
 from dashboards.grafana import dashboard_json
 from dashboards.provisioning import dashboard_provider_file, datasource_file
-from dashboards.registry import RuleSettings, boards
+from dashboards.registry import RuleSettings, boards, rule_files
 from dashboards.rules import rule_file
 
 logger = logging.getLogger(__name__)
@@ -32,10 +32,11 @@ def generated_files(
     files: dict[PurePosixPath, str] = {}
     for board in shipped:
         files[DASHBOARDS_DIR / f"{board.uid}.json"] = dashboard_json(board)
-        files[RULES_DIR / f"{board.rules_name}.yml"] = rule_file(board, settings)
+    for stem, members in rule_files(settings).items():
+        files[RULES_DIR / f"{stem}.yml"] = rule_file(stem, members, settings)
     files[PROVISIONING_DIR / "dashboards/salespulse.yml"] = dashboard_provider_file()
     files[PROVISIONING_DIR / "datasources/prometheus.yml"] = datasource_file()
-    files[CATALOGUE] = catalogue(shipped, settings)
+    files[CATALOGUE] = catalogue(settings)
     return files
 
 

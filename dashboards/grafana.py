@@ -14,13 +14,19 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from dashboards.registry import Board, Display, Entry
+from dashboards.model import Board, Display, Entry
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
+    from grafana_foundation_sdk.builders import (
+        bargauge,
+        gauge,
+        prometheus,
+        stat,
+        timeseries,
+    )
     from grafana_foundation_sdk.builders import common as common_builders
     from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-    from grafana_foundation_sdk.builders import prometheus, stat, timeseries
     from grafana_foundation_sdk.cog.encoder import JSONEncoder
     from grafana_foundation_sdk.models import common, dashboard
 
@@ -45,8 +51,8 @@ def _dashboard(board: Board) -> Any:
         .uid(board.uid)
         .description(board.description)
         .tags(list(board.tags))
-        .time("now-1h", "now")
-        .refresh("30s")
+        .time(board.time_from, "now")
+        .refresh(board.refresh)
         .timezone(common.TimeZoneBrowser)
         .tooltip(dashboard.DashboardCursorSync.CROSSHAIR)
         .readonly()
@@ -103,7 +109,7 @@ def _layout(entries: tuple[Entry, ...]) -> Iterator[dashboard.GridPos]:
 
 
 def _panel(entry: Entry, panel_id: int, position: dashboard.GridPos) -> Any:
-    panel = _timeseries() if entry.display is Display.TIMESERIES else _stat()
+    panel = _PANELS[entry.display]()
     panel = (
         panel.id(panel_id)
         .title(entry.title)
@@ -174,3 +180,34 @@ def _thresholds(entry: Entry) -> Any:
         .mode(dashboard.ThresholdsMode.ABSOLUTE)
         .steps(steps)
     )
+
+
+def _gauge() -> Any:
+    reduce = common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
+    return (
+        gauge.Panel()
+        .reduce_options(reduce)
+        .show_threshold_markers(True)
+        .show_threshold_labels(False)
+    )
+
+
+def _bar_gauge() -> Any:
+    reduce = common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
+    return (
+        bargauge.Panel()
+        .reduce_options(reduce)
+        .orientation(common.VizOrientation.HORIZONTAL)
+        .display_mode(common.BarGaugeDisplayMode.GRADIENT)
+        .value_mode(common.BarGaugeValueMode.COLOR)
+        .name_placement(common.BarGaugeNamePlacement.LEFT)
+        .show_unfilled(True)
+    )
+
+
+_PANELS = {
+    Display.TIMESERIES: _timeseries,
+    Display.STAT: _stat,
+    Display.GAUGE: _gauge,
+    Display.BAR_GAUGE: _bar_gauge,
+}

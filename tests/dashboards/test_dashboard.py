@@ -1,23 +1,44 @@
-"""The engine-health dashboard follows the conventions of dashboards as code."""
+"""The engine-health dashboard follows the conventions of dashboards as code.
+
+The checks that hold for every dashboard (grid, overlaps, titles and
+descriptions, the job variable) are in test_layout.py; the schema in
+test_schema.py.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from itertools import combinations
 from typing import Any
 
 import pytest
 
+from dashboards.wall import WALL_ROWS
 from tests.dashboards.conftest import REPOSITORY
 
-DASHBOARD = REPOSITORY / "deploy/grafana/dashboards/salespulse-engine.json"
+DASHBOARDS = REPOSITORY / "deploy/grafana/dashboards"
+UIDS = ("wall", "pipeline", "reps", "products", "saas", "marketing", "engine")
+
+
+def _load(uid: str) -> dict[str, Any]:
+    path = DASHBOARDS / f"salespulse-{uid}.json"
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(params=UIDS)
+def dashboard(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return _load(request.param)
 
 
 @pytest.fixture(scope="module")
-def dashboard() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    return loaded
+def engine() -> dict[str, Any]:
+    return _load("engine")
+
+
+@pytest.fixture(scope="module")
+def wall() -> dict[str, Any]:
+    return _load("wall")
 
 
 def _variables(dashboard: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -29,7 +50,7 @@ def _targets(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_uid_is_stable(dashboard: dict[str, Any]) -> None:
-    assert dashboard["uid"] == "salespulse-engine"
+    assert dashboard["uid"] in {f"salespulse-{uid}" for uid in UIDS}
 
 
 def test_schema_is_the_modern_one(dashboard: dict[str, Any]) -> None:
@@ -59,13 +80,6 @@ def test_job_variable_lists_the_workers_jobs(dashboard: dict[str, Any]) -> None:
     assert variable["includeAll"] is True
 
 
-def test_every_query_selects_the_job_variable(dashboard: dict[str, Any]) -> None:
-    for target in _targets(dashboard):
-        selectors = re.findall(r"\{([^}]*)\}", target["expr"].replace("{{", ""))
-        assert selectors, target["expr"]
-        assert all('job=~"$job"' in selector for selector in selectors), target
-
-
 def test_every_rate_uses_the_rate_interval(dashboard: dict[str, Any]) -> None:
     for target in _targets(dashboard):
         windows = re.findall(r"rate\([^\[]*\[([^\]]+)\]", target["expr"])
@@ -81,21 +95,23 @@ def test_every_panel_and_query_uses_the_datasource_variable(
         assert target["datasource"]["uid"] == "${datasource}"
 
 
-def test_panels_are_modern_and_described(dashboard: dict[str, Any]) -> None:
+def test_panels_are_modern(dashboard: dict[str, Any]) -> None:
     for panel in dashboard["panels"]:
-        assert panel["type"] in {"timeseries", "stat"}
-        assert len(panel["description"]) > 40, panel["title"]
+        assert panel["type"] in {"timeseries", "stat", "gauge", "bargauge"}
 
 
-def test_panels_show_the_engine_health(dashboard: dict[str, Any]) -> None:
-    titles = {panel["title"] for panel in dashboard["panels"]}
+def test_panels_show_the_engine_health(engine: dict[str, Any]) -> None:
+    titles = {panel["title"] for panel in engine["panels"]}
 
-    assert titles == {
+    assert titles >= {
         "Workers up",
         "Reject share",
         "Seconds since the last event, by topic",
         "Events consumed per second, by type",
         "Messages rejected per second, by reason",
+        "Consumer lag, by topic",
+        "Freshness: age of the newest event, by topic",
+        "Changelog recovery and partitions owned",
     }
 
 
@@ -105,30 +121,36 @@ def test_panel_ids_are_unique(dashboard: dict[str, Any]) -> None:
     assert len(ids) == len(set(ids))
 
 
-def test_panels_fit_in_24_columns(dashboard: dict[str, Any]) -> None:
-    for panel in dashboard["panels"]:
-        grid = panel["gridPos"]
-        assert grid["x"] >= 0 and grid["y"] >= 0
-        assert grid["w"] > 0 and grid["h"] > 0
-        assert grid["x"] + grid["w"] <= 24, panel["title"]
-
-
-def test_panels_do_not_overlap(dashboard: dict[str, Any]) -> None:
-    for first, second in combinations(dashboard["panels"], 2):
-        a, b = first["gridPos"], second["gridPos"]
-        apart = (
-            a["x"] + a["w"] <= b["x"]
-            or b["x"] + b["w"] <= a["x"]
-            or a["y"] + a["h"] <= b["y"]
-            or b["y"] + b["h"] <= a["y"]
-        )
-        assert apart, (first["title"], second["title"])
-
-
-def test_reject_share_is_a_ratio_of_sums(dashboard: dict[str, Any]) -> None:
-    (panel,) = [p for p in dashboard["panels"] if p["title"] == "Reject share"]
+def test_reject_share_is_a_ratio_of_sums(engine: dict[str, Any]) -> None:
+    (panel,) = [p for p in engine["panels"] if p["title"] == "Reject share"]
     (target,) = panel["targets"]
 
     assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit"
     assert "avg" not in target["expr"]
     assert target["expr"].count("sum(rate(") == 3
+
+
+def test_wall_fits_one_screen_without_scrolling(wall: dict[str, Any]) -> None:
+    bottom = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in wall["panels"])
+
+    assert bottom <= WALL_ROWS == 26
+    assert wall["refresh"] == "10s"
+
+
+def test_wall_shows_what_the_issue_asks(wall: dict[str, Any]) -> None:
+    kinds = {panel["type"] for panel in wall["panels"]}
+    queries = " ".join(t["expr"] for p in wall["panels"] for t in p["targets"])
+
+    assert kinds == {"stat", "gauge", "bargauge", "timeseries"}
+    for record in (
+        "job_window:salespulse_won_revenue:sum",
+        "job_window:salespulse_projected_attainment:ratio",
+        "job:salespulse_pipeline_weighted_amount:sum",
+        "job_window:salespulse_pipeline_coverage:ratio",
+        "job_window:salespulse_net_new_mrr:sum",
+        "job_window:salespulse_logo_churn:ratio",
+        "topk(10, job_window_team_region_rep:salespulse_won_revenue:sum",
+    ):
+        assert record in queries
+    assert 'window="same_month_last_year"' in queries
+    assert 'window="previous_month"' in queries

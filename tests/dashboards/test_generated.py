@@ -33,11 +33,14 @@ def test_build_writes_the_tree_under_out(tmp_path: Path) -> None:
     written = build(tmp_path)
 
     relative = {path.relative_to(tmp_path).as_posix() for path in written}
+    boards = ("wall", "pipeline", "reps", "products", "saas", "marketing", "engine")
     assert relative == {
-        "deploy/grafana/dashboards/salespulse-engine.json",
+        *(f"deploy/grafana/dashboards/salespulse-{name}.json" for name in boards),
         "deploy/grafana/provisioning/dashboards/salespulse.yml",
         "deploy/grafana/provisioning/datasources/prometheus.yml",
         "deploy/prometheus/rules/salespulse-engine.yml",
+        "deploy/prometheus/rules/salespulse-sales.yml",
+        "deploy/prometheus/rules/salespulse-saas.yml",
         "docs/metrics.md",
     }
 
@@ -79,5 +82,13 @@ def test_catalogue_lists_every_metric_rule_and_alert() -> None:
         "SalesPulseWorkerDown",
         "SalesPulseNoEvents",
         "SalesPulseRejectsSpiking",
+        "SalesPulseQuotaSlippage",
+        "SalesPulseChurnHigh",
+        "SalesPulsePipelineCoverageLow",
+        "SalesPulseConsumerLagGrowing",
+        "salespulse_won_revenue",
+        "salespulse_consumer_lag_messages",
+        "job_window_team:salespulse_projected_attainment:ratio",
+        "job_window:salespulse_net_revenue_retention:ratio",
     ):
         assert f"`{name}`" in text
