@@ -21,10 +21,8 @@ from deploy.services import DeployError, Service, ServiceError, http_status
 logger = logging.getLogger(__name__)
 
 
-class Prometheus(Service):
-    """Debian's Prometheus server, with its lifecycle API enabled."""
-
-    component = "prometheus"
+class _ConfiguredServer(Service):
+    """A server of the Prometheus project: a config file and a web API."""
 
     def __init__(
         self,
@@ -33,13 +31,13 @@ class Prometheus(Service):
         port: int | None = None,
         config_path: Path | None = None,
     ) -> None:
-        """Describe a Prometheus server.
+        """Describe the server.
 
         Args:
-            workdir: folder for its time series database and log.
+            workdir: folder for its data and log.
             port: TCP port on 127.0.0.1; a free one when None.
-            config_path: its configuration; when None, one that scrapes only
-                Prometheus itself is written into ``workdir``.
+            config_path: its configuration; when None, a minimal one is
+                written into ``workdir``.
         """
         super().__init__(workdir, port)
         self.config_path = Path(config_path) if config_path else None
@@ -48,6 +46,18 @@ class Prometheus(Service):
     def url(self) -> str:
         """Return the base URL of the web API."""
         return f"http://127.0.0.1:{self.port}"
+
+    def _probe(self, remaining: float) -> str | None:
+        return _probe_ready_endpoint(self.url)
+
+
+class Prometheus(_ConfiguredServer):
+    """Debian's Prometheus server, with its lifecycle API enabled.
+
+    Without a configuration it scrapes only itself.
+    """
+
+    component = "prometheus"
 
     def reload(self) -> None:
         """Ask the running server to read its configuration and rules again."""
@@ -77,37 +87,15 @@ class Prometheus(Service):
             "--web.enable-lifecycle",
         ]
 
-    def _probe(self, remaining: float) -> str | None:
-        return _probe_ready_endpoint(self.url)
 
+class Alertmanager(_ConfiguredServer):
+    """Debian's Prometheus Alertmanager, a single instance without clustering.
 
-class Alertmanager(Service):
-    """Debian's Prometheus Alertmanager, a single instance without clustering."""
+    Without a configuration it routes every alert to a receiver that notifies
+    nobody.
+    """
 
     component = "alertmanager"
-
-    def __init__(
-        self,
-        workdir: Path,
-        *,
-        port: int | None = None,
-        config_path: Path | None = None,
-    ) -> None:
-        """Describe an Alertmanager.
-
-        Args:
-            workdir: folder for its silences, notification log and log.
-            port: TCP port on 127.0.0.1; a free one when None.
-            config_path: its configuration; when None, one that routes every
-                alert to a receiver that notifies nobody.
-        """
-        super().__init__(workdir, port)
-        self.config_path = Path(config_path) if config_path else None
-
-    @property
-    def url(self) -> str:
-        """Return the base URL of the web API."""
-        return f"http://127.0.0.1:{self.port}"
 
     def _prepare(self, deadline: float) -> None:
         super()._prepare(deadline)
@@ -124,9 +112,6 @@ class Alertmanager(Service):
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--cluster.listen-address=",
         ]
-
-    def _probe(self, remaining: float) -> str | None:
-        return _probe_ready_endpoint(self.url)
 
 
 def _probe_ready_endpoint(base_url: str) -> str | None:

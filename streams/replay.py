@@ -27,6 +27,7 @@ from kpis.periods import PERIOD_WINDOWS, Window
 from kpis.reference import ReferenceData, ReferenceError
 from kpis.report import churn_anchors, window_report
 from kpis.state import KpiState
+from streams.arguments import aware_time
 from streams.config import load_settings
 from streams.report_table import render_reports
 from streams.simulator.sinks import parse_line
@@ -66,7 +67,7 @@ def register(
     parser.add_argument("file", type=Path, help="the JSON-lines event log")
     parser.add_argument(
         "--as-of",
-        type=_aware_time,
+        type=aware_time,
         default=None,
         help="RFC 3339 instant the windows are anchored at; later events are "
         "left out (now, UTC)",
@@ -210,13 +211,3 @@ def render_summary(result: ReplayResult, as_of: datetime) -> str:
         for reason, count in sorted(result.rejects.items())
     )
     return "".join(f"{line}\n" for line in lines) + "\n"
-
-
-def _aware_time(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time") from error
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no offset (add Z or +HH:MM)")
-    return value

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kpis.errors import KpiError
 from kpis.events import Feed
+from streams.arguments import aware_time
 from streams.config import load_settings
 from streams.errors import StreamsError
 from streams.simulator.company import Company, default_company
@@ -45,7 +46,7 @@ def register(
     parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
     parser.add_argument(
         "--start",
-        type=_aware_time,
+        type=aware_time,
         default=None,
         help="simulated start, RFC 3339 with an offset (now)",
     )
@@ -173,16 +174,6 @@ def _count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
     return int(text)
-
-
-def _aware_time(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time") from error
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no offset (add Z or +HH:MM)")
-    return value
 
 
 def _write_reference(path: Path, company: Company, start: datetime) -> None:
