@@ -267,10 +267,10 @@ def _coverage_low(level: tuple[str, ...], scope: str, settings: RuleSettings) ->
         f"< {settings.coverage_ratio}",
         duration=settings.coverage_for,
         severity=Severity.WARNING,
-        summary=f"{who} has pipeline for {{{{ $value | humanize }}}}x the "
+        summary=f'{who} has pipeline for {{{{ $value | printf "%.2f" }}}}x the '
         "target still to win this month.",
         description=f"{who} (job {{{{ $labels.job }}}}): the weighted pipeline "
-        "expected to close this month covers {{ $value | humanize }} times the "
+        'expected to close this month covers {{ $value | printf "%.2f" }} times the '
         f"target still to win, below {settings.coverage_ratio:g}; the month "
         "cannot be made from the pipeline as it stands.",
         labels=(("scope", scope),),
