@@ -24,11 +24,13 @@ from typing import Any
 import pytest
 import yaml
 
+from dashboards.build import RULES_DIR, generated_files
+from dashboards.model import RuleSettings
 from deploy.broker import Kafka
 from deploy.engine import Simulator, Worker
 from deploy.monitoring import Prometheus
 from deploy.services import Redis
-from tests.conftest import MakePrometheus
+from tests.conftest import MakeAlertmanager, MakePrometheus
 from tests.scrape import wait_for
 from tests.streams.engine_harness import (
     Scenario,
@@ -43,6 +45,7 @@ pytestmark = pytest.mark.integration
 REPOSITORY = Path(__file__).resolve().parents[2]
 DASHBOARDS = REPOSITORY / "deploy" / "grafana" / "dashboards"
 RULES = REPOSITORY / "deploy" / "prometheus" / "rules"
+ALERTMANAGER_CONFIG = REPOSITORY / "deploy" / "alertmanager" / "alertmanager.yml"
 JOB = "salespulse"
 
 # Grafana's built-in interval variables, given values a 1 s scrape fills.
@@ -217,3 +220,108 @@ def assert_headlines_equal_the_replay(running: Running) -> None:
     assert prometheus(
         f'sum(salespulse_mrr{{job="{JOB}",window="month_to_date",at="end"}})'
     ) == pytest.approx(float(mrr), rel=1e-12)
+
+
+def test_quota_slippage_reaches_alertmanager_for_the_slowed_team_alone(
+    kafka: Kafka,
+    redis_server: Redis,
+    tmp_path: Path,
+    make_prometheus: MakePrometheus,
+    make_alertmanager: MakeAlertmanager,
+) -> None:
+    # The simulated apac team wins nothing; the others sell as usual.
+    scenario = make_scenario(
+        kafka,
+        redis_server,
+        tmp_path,
+        events=30_000,
+        days=60,
+        seed=4,
+        team_pace=(("apac", 0.0),),
+    )
+    produce(scenario)
+    worker = start_worker(scenario, tmp_path / "workers")
+    try:
+        valid = sum(1 for message in scenario.messages if message.reject is None)
+        wait_for(lambda: _consumed(worker) >= valid, timeout=120, what="the fold")
+        projected = projected_attainment(scenario)
+        others = [value for team, value in projected.items() if team != "apac"]
+        # Alert below the midpoint between apac and the slowest other team (or
+        # the company): it must separate them, whatever this month's luck.
+        assert projected["apac"] == 0
+        assert min(others) > 0, f"no other team has won this month yet: {projected}"
+        threshold = min(others) / 2
+        settings = RuleSettings(
+            quota_attainment=threshold, quota_elapsed=0.0, quota_for="0s"
+        )
+        rules = write_rules(tmp_path / "rules", settings)
+        alertmanager = make_alertmanager(config_path=ALERTMANAGER_CONFIG)
+        make_prometheus(
+            scrape_targets=[f"127.0.0.1:{worker.port}"],
+            rule_files=rules,
+            alertmanager=alertmanager.url,
+            job=JOB,
+        )
+
+        def slipping() -> list[dict[str, str]]:
+            return [
+                alert["labels"]
+                for alert in alerts(alertmanager.url)
+                if alert["labels"]["alertname"] == "SalesPulseQuotaSlippage"
+                and alert["labels"].get("scope") in ("team", "company")
+            ]
+
+        wait_for(lambda: bool(slipping()), timeout=90, what="the quota alert")
+        time.sleep(5)  # a few more evaluations: no other team joins
+        assert [(a["scope"], a.get("team")) for a in slipping()] == [("team", "apac")]
+    finally:
+        worker.stop()
+
+
+def projected_attainment(scenario: Scenario) -> dict[str, float]:
+    """Return each team's (and the company's) projected attainment per replay."""
+    want = expected(scenario, datetime.now(UTC))
+    elapsed = next(
+        float(value)
+        for (name, pairs), value in want.items()
+        if name == "salespulse_window_elapsed_ratio"
+        and dict(pairs)["window"] == "month_to_date"
+    )
+    revenue: dict[str, float] = {}
+    targets: dict[str, float] = {}
+    for (name, pairs), value in want.items():
+        labels = dict(pairs)
+        if labels.get("window") != "month_to_date":
+            continue
+        if name == "salespulse_won_revenue":
+            revenue[labels["team"]] = revenue.get(labels["team"], 0) + float(value)
+            revenue["company"] = revenue.get("company", 0) + float(value)
+        elif name == "salespulse_target_amount" and labels["scope"] == "team":
+            targets[labels["team"]] = float(value)
+        elif name == "salespulse_target_amount" and labels["scope"] == "company":
+            targets["company"] = float(value)
+    return {
+        team: revenue.get(team, 0) / elapsed / target
+        for team, target in targets.items()
+    }
+
+
+def write_rules(folder: Path, settings: RuleSettings) -> list[Path]:
+    """Write the rule files generated with ``settings``; return their paths."""
+    folder.mkdir(parents=True)
+    written = []
+    for path, text in generated_files(settings).items():
+        if str(path).startswith(str(RULES_DIR)):
+            target = folder / path.name
+            target.write_text(text)
+            written.append(target)
+    return written
+
+
+def alerts(alertmanager_url: str) -> list[dict[str, Any]]:
+    """Return the alerts Alertmanager holds."""
+    with urllib.request.urlopen(
+        f"{alertmanager_url}/api/v2/alerts", timeout=10
+    ) as reply:
+        found: list[dict[str, Any]] = json.load(reply)
+    return found
