@@ -152,6 +152,18 @@ def test_alertmanager_config_is_valid(amtool: str) -> None:
         (("alertname=Something",), "null"),
         (("alertname=Kpi", "severity=warning", "team=emea"), "salespulse-webhook"),
         (("alertname=Kpi", "severity=info", "team=emea"), "null"),
+        (
+            ("alertname=SalesPulseQuotaSlippage", "severity=warning", "team=apac"),
+            "team-apac",
+        ),
+        (
+            ("alertname=SalesPulseQuotaSlippage", "severity=info", "team=apac"),
+            "null",
+        ),
+        (
+            ("alertname=SalesPulseQuotaSlippage", "severity=critical", "scope=company"),
+            "salespulse-webhook",
+        ),
     ],
 )
 def test_alertmanager_routes_by_severity_and_team(
@@ -172,7 +184,9 @@ def test_alertmanager_routes_by_severity_and_team(
 
 def test_webhook_url_is_marked_as_the_users_to_set() -> None:
     config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))
-    (webhook,) = [r for r in config["receivers"] if "webhook_configs" in r]
+    webhooks = [r for r in config["receivers"] if "webhook_configs" in r]
 
-    assert ".invalid" in webhook["webhook_configs"][0]["url"]
+    assert len(webhooks) == 5
+    for webhook in webhooks:
+        assert ".invalid" in webhook["webhook_configs"][0]["url"]
     assert "YOURS TO SET" in ALERTMANAGER_CONFIG.read_text(encoding="utf-8")

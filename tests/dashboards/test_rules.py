@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboards.registry import RuleSettings, boards
+from dashboards.registry import RuleSettings
+from dashboards.registry import alerts as registry_alerts
 from tests.dashboards.conftest import REPOSITORY, run_tool
 
 RULE_FILES = sorted((REPOSITORY / "deploy/prometheus/rules").glob("*.yml"))
 RULE_TESTS = REPOSITORY / "tests/dashboards/rules_test.yml"
+KPI_RULE_TESTS = REPOSITORY / "tests/dashboards/kpi_rules_test.yml"
 RUNBOOKS = REPOSITORY / "docs/runbooks.md"
 RECORD_NAME = re.compile(r"^[a-z_]+:[a-z_]+:[a-z0-9_]+$")
 
@@ -31,7 +33,11 @@ def _alerts() -> list[dict[str, Any]]:
 
 
 def test_rule_files_exist() -> None:
-    assert [path.name for path in RULE_FILES] == ["salespulse-engine.yml"]
+    assert [path.name for path in RULE_FILES] == [
+        "salespulse-engine.yml",
+        "salespulse-saas.yml",
+        "salespulse-sales.yml",
+    ]
 
 
 def test_promtool_checks_the_rule_files(promtool: str) -> None:
@@ -41,7 +47,7 @@ def test_promtool_checks_the_rule_files(promtool: str) -> None:
 
 
 def test_promtool_unit_tests_pass(promtool: str) -> None:
-    result = run_tool(promtool, "test", "rules", str(RULE_TESTS))
+    result = run_tool(promtool, "test", "rules", str(RULE_TESTS), str(KPI_RULE_TESTS))
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -65,7 +71,11 @@ def test_promtool_unit_tests_fail_on_a_wrong_expectation(
 
 
 def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
-    cases = yaml.safe_load(RULE_TESTS.read_text(encoding="utf-8"))["tests"]
+    cases = [
+        case
+        for path in (RULE_TESTS, KPI_RULE_TESTS)
+        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]
+    ]
     firing: set[str] = set()
     quiet: set[str] = set()
     for case in cases:
@@ -77,6 +87,10 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
         "SalesPulseWorkerDown",
         "SalesPulseNoEvents",
         "SalesPulseRejectsSpiking",
+        "SalesPulseConsumerLagGrowing",
+        "SalesPulseQuotaSlippage",
+        "SalesPulseChurnHigh",
+        "SalesPulsePipelineCoverageLow",
     }
     assert firing == names
     assert quiet == names
@@ -93,7 +107,31 @@ def test_recording_rules_are_named_level_metric_operations() -> None:
 
 def test_ratios_divide_sums_and_never_average() -> None:
     for rule in _rules():
-        assert "avg" not in rule["expr"], rule
+        assert not re.search(r"\bavg\b", rule["expr"]), rule
+
+
+def test_reference_series_are_never_summed() -> None:
+    reference = (
+        "salespulse_target_amount",
+        "salespulse_window_elapsed_ratio",
+        "salespulse_rep_info",
+        "salespulse_campaign_info",
+        "salespulse_gross_margin_ratio",
+        "salespulse_ltv_cap_months",
+    )
+    for rule in _rules():
+        for name in reference:
+            assert not re.search(rf"sum[^(]*\({name}\b", rule["expr"]), rule
+
+
+def test_quota_slippage_has_a_rule_per_scope() -> None:
+    scopes = {
+        alert["labels"]["scope"]: alert["labels"]["severity"]
+        for alert in _alerts()
+        if alert["alert"] == "SalesPulseQuotaSlippage"
+    }
+
+    assert scopes == {"company": "critical", "team": "warning", "rep": "info"}
 
 
 @pytest.mark.parametrize("alert", _alerts(), ids=lambda alert: alert["alert"])
@@ -126,8 +164,7 @@ def test_settings_change_the_thresholds() -> None:
         stale_after_minutes=30,
         runbook_base="https://example.org/runbooks.md",
     )
-    (board,) = boards(settings)
-    alerts = {alert.name: alert for alert in board.alerts()}
+    alerts = {alert.name: alert for alert in registry_alerts(settings)}
 
     assert alerts["SalesPulseWorkerDown"].expr == 'up{job="sp"} == 0'
     assert alerts["SalesPulseRejectsSpiking"].expr.endswith("> 0.2")
@@ -135,3 +172,10 @@ def test_settings_change_the_thresholds() -> None:
     assert settings.runbook_url(alerts["SalesPulseNoEvents"]) == (
         "https://example.org/runbooks.md#salespulsenoevents"
     )
+
+
+def test_settings_shorten_the_kpi_alerts() -> None:
+    settings = RuleSettings(quota_attainment=0.5, quota_for="1m", coverage_ratio=2)
+    alerts = [a for a in registry_alerts(settings) if a.name.endswith("Slippage")]
+
+    assert all("< 0.5" in alert.expr and alert.duration == "1m" for alert in alerts)
