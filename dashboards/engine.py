@@ -97,10 +97,11 @@ def _lag_rules() -> tuple[RecordingRule, ...]:
         ),
         RecordingRule(
             record="job:salespulse_recovery:ratio",
-            expr=f"sum by (job) ({RECOVERY_POSITION.name})\n/\n"
-            f"(sum by (job) ({RECOVERY_RECORDS.name}) > 0)",
+            expr=f"(sum by (job) ({RECOVERY_POSITION.name}) + 1)\n/\n"
+            f"(sum by (job) ({RECOVERY_RECORDS.name}) + 1)",
             meaning="Share of the changelog records restored, over the "
-            "partitions being restored.",
+            "partitions being restored (one added to both sides, so that "
+            "nothing to restore reads as done).",
         ),
     )
 
@@ -361,12 +362,13 @@ def _lag_entries() -> tuple[Entry, ...]:
             title="Changelog recovery and partitions owned",
             description="Share of the changelog records restored: "
             f"{RECOVERY_POSITION.name} over {RECOVERY_RECORDS.name}, summed "
-            "over the partitions being restored; and the partitions the "
-            f"workers own ({PARTITION_OWNED.name} summed).",
+            "over the partitions being restored, one added to both so that "
+            "nothing to restore reads 100 %; and the partitions the workers "
+            f"own ({PARTITION_OWNED.name} summed).",
             queries=(
                 Query(
-                    f"sum({panel_selector(RECOVERY_POSITION.name)}) / "
-                    f"(sum({panel_selector(RECOVERY_RECORDS.name)}) > 0)",
+                    f"(sum({panel_selector(RECOVERY_POSITION.name)}) + 1) / "
+                    f"(sum({panel_selector(RECOVERY_RECORDS.name)}) + 1)",
                     "restored",
                 ),
                 Query(f"sum({panel_selector(PARTITION_OWNED.name)})", "owned"),

@@ -248,13 +248,14 @@ def _forecast_rules(level: tuple[str, ...]) -> tuple[RecordingRule, ...]:
             "Forecast over target: revenue won plus the weighted pipeline "
             "expected to close in the period, over the period's target.",
         ),
-        ratio_rule(
-            level,
-            "pipeline_coverage",
-            f'{CLOSING[level]}{{window=~"{TO_DATE_PERIODS}"}}',
-            remaining,
-            "Weighted pipeline expected to close in the month (quarter) over "
-            "the target still to win; none once the target is met.",
+        # Not ratio_rule: once the target is met, the remaining target is
+        # covered without end, and +Inf says so where "no data" would not.
+        RecordingRule(
+            record=record_name(level, "salespulse_pipeline_coverage", "ratio"),
+            expr=f'{CLOSING[level]}{{window=~"{TO_DATE_PERIODS}"}}\n/\n'
+            f"clamp_min({remaining}, 0)",
+            meaning="Weighted pipeline expected to close in the month (quarter) "
+            "over the target still to win; +Inf once the target is met.",
         ),
     )
 

@@ -108,7 +108,7 @@ def _revenue_entries(settings: RuleSettings) -> tuple[Entry, ...]:
             title="Pipeline coverage",
             description="Weighted pipeline closing in the month (quarter) over "
             "the target still to win (target - revenue), "
-            "job_window:salespulse_pipeline_coverage:ratio. Empty once the "
+            "job_window:salespulse_pipeline_coverage:ratio. Infinite once the "
             f"target is met; red below {settings.coverage_ratio:g}x.",
             queries=(
                 month("job_window:salespulse_pipeline_coverage:ratio", "Month"),

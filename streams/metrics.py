@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
+from collections.abc import Sequence
 from datetime import datetime
 
 from prometheus_client import (
@@ -31,7 +32,12 @@ class EngineMetrics:
     second.
     """
 
-    def __init__(self, app_id: str, registry: CollectorRegistry | None = None):
+    def __init__(
+        self,
+        app_id: str,
+        registry: CollectorRegistry | None = None,
+        topics: Sequence[str] = (),
+    ):
         self.registry = registry if registry is not None else CollectorRegistry()
         self.consumed = Counter(
             f"{PREFIX}_events_consumed",
@@ -109,6 +115,11 @@ class EngineMetrics:
             registry=self.registry,
         )
         info.labels(version=__version__, app_id=app_id).set(1)
+        # Counters of rare things start at zero for every input topic, so that
+        # a rate of them reads 0, not "no data".
+        for topic in topics:
+            self.late.labels(topic=topic)
+            self.forwarded.labels(topic=topic)
         self._consumed: Tally[tuple[str, str]] = Tally()
         self._late: Tally[str] = Tally()
         self._newest: dict[str, datetime] = {}

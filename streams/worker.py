@@ -33,7 +33,9 @@ class EngineService(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
-        self.metrics = EngineMetrics(settings.app_id)
+        self.metrics = EngineMetrics(
+            settings.app_id, topics=list(settings.input_topics())
+        )
         self.server = ExpositionServer(settings.exporter_host, settings.exporter_port)
         self.watcher = ReferenceWatcher(
             settings.redis_url, prefix=settings.redis_prefix, on_change=self._reference
