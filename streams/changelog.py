@@ -52,6 +52,9 @@ async def restore_partitions(
         ends = await consumer.end_offsets(wanted)
         for tp, end in ends.items():
             metrics.recovery_records.labels(partition=str(tp.partition)).set(end)
+            metrics.recovery_position.labels(partition=str(tp.partition)).set(
+                await consumer.position(tp)
+            )
         remaining = {tp for tp in wanted if await consumer.position(tp) < ends[tp]}
         while remaining:
             batch = await consumer.getmany(
