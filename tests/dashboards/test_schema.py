@@ -38,7 +38,7 @@ grafana-foundation-sdk writes ``auto``, ``auto_count`` and ``auto_min`` (the
 settings of interval variables, which the SDK emits with their defaults on every
 variable) and ``definition`` (the query text a query variable shows in the
 editor). Grafana's frontend variable models read all four, but ``VariableModel``
-in @grafana/schema 12.1.1 (and up to 12.3) lists none of them, and the schema
+in @grafana/schema 12.1.1 to 12.3 lists none of them, and the schema
 forbids unknown keys. Only these keys, only on template variables, are let
 through; ``test_the_schema_still_lacks_the_keys_let_through`` fails once a newer
 schema lists them, so the exception goes when it is no longer needed.
