@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +105,18 @@ def test_every_event_type_round_trips_once(kafka: Kafka, worker: Worker) -> None
     )
     assert counted() == dict.fromkeys(EVENT_TYPES, 1.0)
     assert values_of(scrape(worker.metrics_url), REJECTED, "reason") == {}
+
+    # The whole exposition, KPIs and engine health, passes Prometheus' lint.
+    with urllib.request.urlopen(worker.metrics_url, timeout=10) as reply:
+        exposition = reply.read()
+    lint = subprocess.run(
+        ["promtool", "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def malformed_messages() -> dict[str, tuple[Feed, bytes]]:
