@@ -15,13 +15,20 @@ from datetime import UTC, datetime
 from mode import Service, Worker
 from prometheus_client import generate_latest
 
+from kpis.errors import KpiError
 from kpis.exposition import exposition
 from kpis.reference import ReferenceData
 from streams.config import Settings
 from streams.engine import Engine
-from streams.exporter import ExpositionServer, Renderer
+from streams.errors import StreamsError
+from streams.exporter import (
+    BasicAuth,
+    ExpositionServer,
+    Renderer,
+    server_tls_context,
+)
 from streams.metrics import EngineMetrics
-from streams.reference_store import ReferenceWatcher
+from streams.reference_store import ReferenceStore, ReferenceWatcher, connect
 from streams.topics import ensure_engine_topics
 
 log = logging.getLogger(__name__)
@@ -36,16 +43,18 @@ class EngineService(Service):
         self.metrics = EngineMetrics(
             settings.app_id, topics=list(settings.input_topics())
         )
-        self.server = ExpositionServer(settings.exporter_host, settings.exporter_port)
+        self.server = exposition_server(settings)
         self.watcher = ReferenceWatcher(
-            settings.redis_url, prefix=settings.redis_prefix, on_change=self._reference
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            on_change=self._reference,
+            ssl_ca_certs=settings.redis_ssl_ca_certs,
         )
         self.engine: Engine | None = None
         self.renderer = Renderer(self._render, self.server)
 
     async def on_start(self) -> None:
-        """Create the topics, load the reference data, join the group."""
-        await ensure_engine_topics(self.settings)
+        """Load the reference data, serve /metrics, join the group."""
         await self.watcher.start()
         self.engine = Engine(
             self.settings, self.watcher.current, self.metrics, self.renderer.changed
@@ -93,8 +102,49 @@ class EngineService(Service):
         return text.encode() + health
 
 
+def exposition_server(settings: Settings) -> ExpositionServer:
+    """Return the exporter the settings describe, with its auth and TLS."""
+    username = settings.exporter_basic_auth_username
+    password = settings.exporter_basic_auth_password
+    basic_auth = (
+        BasicAuth(username, password.get_secret_value())
+        if username is not None and password is not None
+        else None
+    )
+    certfile, keyfile = settings.exporter_tls_certfile, settings.exporter_tls_keyfile
+    tls = (
+        server_tls_context(certfile, keyfile)
+        if certfile is not None and keyfile is not None
+        else None
+    )
+    return ExpositionServer(
+        settings.exporter_host, settings.exporter_port, basic_auth=basic_auth, tls=tls
+    )
+
+
+async def preflight(settings: Settings) -> None:
+    """Check what the worker needs before it starts: Kafka, its topics, Redis.
+
+    Raises:
+        StreamsError: Kafka or Redis does not answer, or a topic is wrong; the
+            message names which and where.
+        KpiError: the reference data in Redis does not load.
+    """
+    await ensure_engine_topics(settings)
+    client = connect(settings.redis_url)
+    try:
+        await ReferenceStore(client, prefix=settings.redis_prefix).load()
+    finally:
+        await client.aclose()
+
+
 def run_worker(settings: Settings) -> int:
     """Run a worker until SIGINT or SIGTERM; return the process exit code."""
+    try:
+        asyncio.run(preflight(settings))
+    except (StreamsError, KpiError) as error:
+        log.error("the worker cannot start: %s", error)
+        return 1
     worker = Worker(
         EngineService(settings),
         loglevel=settings.log_level,
