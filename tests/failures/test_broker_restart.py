@@ -16,8 +16,8 @@ import pytest
 
 from deploy.broker import Kafka
 from deploy.services import Redis, free_port
+from tests.failures.logs import first_lines
 from tests.streams.engine_harness import (
-    Scenario,
     make_scenario,
     produce,
     start_worker,
@@ -54,7 +54,7 @@ def test_a_worker_rides_out_a_broker_restart(
     produce(replace(scenario, messages=scenario.messages[:half]))
     worker = start_worker(scenario, tmp_path / "workers")
     try:
-        wait_until_equal([worker], replace(scenario, log=_first_lines(scenario, half)))
+        wait_until_equal([worker], replace(scenario, log=first_lines(scenario, half)))
         own_kafka.stop()
         time.sleep(OUTAGE_SECONDS)
         assert worker.is_running(), "the worker exited while the broker was down"
@@ -64,15 +64,3 @@ def test_a_worker_rides_out_a_broker_restart(
         assert worker.is_running()
     finally:
         worker.stop()
-
-
-def _first_lines(scenario: Scenario, count: int) -> Path:
-    """Write the log's first ``count`` lines to a file of their own."""
-    log = scenario.log
-    part = log.with_name("first-half.jsonl")
-    with log.open("rb") as whole, part.open("wb") as out:
-        for number, line in enumerate(whole):
-            if number >= count:
-                break
-            out.write(line)
-    return part
