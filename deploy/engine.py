@@ -76,7 +76,10 @@ class Worker(_EngineProcess):
         return f"http://127.0.0.1:{self.port}/metrics"
 
     def _probe(self, remaining: float) -> str | None:
-        status = http_status(self.metrics_url)
+        try:
+            status = http_status(self.metrics_url)
+        except OSError as error:  # a busy worker may not answer in time yet
+            return f"/metrics did not answer: {error}"
         return None if status == 200 else f"/metrics answered {status}"
 
 

@@ -124,6 +124,7 @@ def test_a_target_set_in_redis_is_exported_at_once(
                 found = dict(labels)
                 if (
                     name == "salespulse_target_amount"
+                    and found.get("scope") == "team"
                     and found.get("team") == "apac"
                     and found.get("window") == "month_to_date"
                 ):
