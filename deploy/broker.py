@@ -1,6 +1,9 @@
 """Run a single-node Kafka broker in KRaft mode from the installed jars.
 
 The broker is ready once a message produced to ``READY_TOPIC`` is fetched back.
+With a :class:`BrokerSecurity`, its client listener is SASL_SSL (SCRAM-SHA-256
+over TLS, certificates in PEM files) and the readiness probe uses the same;
+the KRaft controller listener stays PLAINTEXT on loopback.
 
 Example::
 
@@ -16,7 +19,8 @@ import contextlib
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -35,12 +39,50 @@ from deploy.services import (
     free_port,
     run_coroutine,
 )
+from streams.kafka_security import KafkaSecurity
 from streams.topics import ensure_topics
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KAFKA_POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
 KAFKA_CACHE = REPO_ROOT / ".cache" / "kafka"
 READY_TOPIC = "salespulse.ready"
+SCRAM_MECHANISM = "SCRAM-SHA-256"
+
+
+@dataclass(frozen=True)
+class BrokerSecurity:
+    """A SASL_SSL client listener: its certificate and its one SCRAM user.
+
+    Attributes:
+        certfile: PEM certificate (chain) of the broker, valid for 127.0.0.1.
+        keyfile: its private key, unencrypted PKCS#8 PEM.
+        cafile: PEM file of the CA that signed it, which clients trust.
+        username: the SCRAM-SHA-256 user created when the storage is formatted.
+        password: its password; left out of the repr.
+    """
+
+    certfile: Path
+    keyfile: Path
+    cafile: Path
+    username: str
+    password: str = field(repr=False)
+
+    def client_security(self) -> KafkaSecurity:
+        """Return what a client of this listener needs."""
+        return KafkaSecurity(
+            protocol="SASL_SSL",
+            sasl_mechanism=SCRAM_MECHANISM,
+            username=self.username,
+            password=self.password,
+            cafile=str(self.cafile),
+        )
+
+    def jaas_config(self) -> str:
+        """Return the listener's JAAS line (also the broker's own login)."""
+        return (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{self.username}" password="{self.password}";'
+        )
 
 
 class Kafka(Service):
@@ -57,6 +99,7 @@ class Kafka(Service):
         controller_port: int | None = None,
         heap_min: str = "256m",
         heap_max: str = "768m",
+        security: BrokerSecurity | None = None,
     ) -> None:
         """Describe a Kafka broker run from the jars that install.sh fetched.
 
@@ -66,6 +109,7 @@ class Kafka(Service):
             controller_port: KRaft controller listener; a free one when None.
             heap_min: the JVM's ``-Xms``.
             heap_max: the JVM's ``-Xmx``.
+            security: a SASL_SSL client listener instead of PLAINTEXT.
         """
         super().__init__(workdir, port)
         self.controller_port = (
@@ -73,7 +117,14 @@ class Kafka(Service):
         )
         self.heap_min = heap_min
         self.heap_max = heap_max
+        self.security = security
         self.jars = kafka_jars_folder()
+
+    def client_options(self) -> dict[str, Any]:
+        """Return the security options of an aiokafka client of this broker."""
+        if self.security is None:
+            return {}
+        return self.security.client_security().client_options()
 
     @property
     def bootstrap_servers(self) -> str:
@@ -90,6 +141,8 @@ class Kafka(Service):
 
     def _prepare(self, deadline: float) -> None:
         super()._prepare(deadline)
+        # The file holds the SCRAM password when the listener is secured.
+        self.properties_path.touch(mode=0o600)
         self.properties_path.write_text(self._server_properties())
         log4j_path = self.workdir / "log4j.properties"
         log4j_path.write_text(self._log4j_properties())
@@ -109,7 +162,13 @@ class Kafka(Service):
             "--cluster-id", self._cluster_id(),
             "--ignore-formatted",
         ]  # fmt: skip
-        formatter = self._spawn(command)
+        shown = list(command)
+        if self.security is not None:
+            user = self.security.username
+            scram = f"{SCRAM_MECHANISM}=[name={user},password=%s]"
+            command += ["--add-scram", scram % self.security.password]
+            shown += ["--add-scram", scram % "********"]
+        formatter = self._spawn(command, shown=shown)
         try:
             exit_code = formatter.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired as error:
@@ -184,7 +243,35 @@ class Kafka(Service):
             # of the heap for a broker that compacts only small changelogs.
             "log.cleaner.dedupe.buffer.size": str(32 * 1024 * 1024),
         }
+        if self.security is not None:
+            settings.update(self._secured_listener(self.security))
         return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _secured_listener(self, security: BrokerSecurity) -> dict[str, str]:
+        """Return the settings that make the client listener SASL_SSL."""
+        keystore = self.workdir / "keystore.pem"
+        keystore.touch(mode=0o600)
+        keystore.write_text(
+            security.keyfile.read_text() + security.certfile.read_text()
+        )
+        return {
+            "listeners": (
+                f"SASL_SSL://127.0.0.1:{self.port},"
+                f"CONTROLLER://127.0.0.1:{self.controller_port}"
+            ),
+            "advertised.listeners": f"SASL_SSL://127.0.0.1:{self.port}",
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "SASL_SSL",
+            "sasl.enabled.mechanisms": SCRAM_MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
+            "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config": (
+                security.jaas_config()
+            ),
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(keystore),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(security.cafile.resolve()),
+        }
 
     def _log4j_properties(self) -> str:
         """Return a log4j configuration that writes the broker's log file."""
@@ -203,7 +290,11 @@ class Kafka(Service):
 
     def _probe(self, remaining: float) -> str | None:
         try:
-            run_coroutine(kafka_round_trip(self.bootstrap_servers, remaining))
+            run_coroutine(
+                kafka_round_trip(
+                    self.bootstrap_servers, remaining, self.client_options()
+                )
+            )
         except (KafkaError, OSError, TimeoutError) as error:
             return f"round trip through {READY_TOPIC} failed: {error!r}"
         return None
@@ -232,14 +323,31 @@ def kafka_jars_folder() -> Path:
     return folder
 
 
-async def kafka_round_trip(bootstrap_servers: str, timeout: float) -> None:
-    """Produce a message to the readiness topic and fetch the same one back."""
+async def kafka_round_trip(
+    bootstrap_servers: str,
+    timeout: float,
+    client_options: Mapping[str, Any] | None = None,
+) -> None:
+    """Produce a message to the readiness topic and fetch the same one back.
+
+    Args:
+        bootstrap_servers: the broker, ``host:port``.
+        timeout: seconds the round trip may take.
+        client_options: security options of the clients
+            (:meth:`Kafka.client_options`).
+    """
+    options = dict(client_options or {})
     timeout_ms = max(int(min(timeout, 10.0) * 1000), 1000)
-    await ensure_topics(bootstrap_servers, {READY_TOPIC: 1}, timeout_ms=timeout_ms)
+    await ensure_topics(
+        bootstrap_servers,
+        {READY_TOPIC: 1},
+        timeout_ms=timeout_ms,
+        client_options=options,
+    )
 
     payload = uuid.uuid4().bytes
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms, **options
     )
     await producer.start()
     try:
@@ -247,7 +355,7 @@ async def kafka_round_trip(bootstrap_servers: str, timeout: float) -> None:
     finally:
         await producer.stop()
 
-    async with _groupless_consumer(bootstrap_servers, timeout_ms) as consumer:
+    async with _groupless_consumer(bootstrap_servers, timeout_ms, options) as consumer:
         partition = TopicPartition(READY_TOPIC, 0)
         consumer.assign([partition])
         consumer.seek(partition, written.offset)
@@ -258,13 +366,14 @@ async def kafka_round_trip(bootstrap_servers: str, timeout: float) -> None:
 
 @contextlib.asynccontextmanager
 async def _groupless_consumer(
-    bootstrap_servers: str, timeout_ms: int
+    bootstrap_servers: str, timeout_ms: int, client_options: Mapping[str, Any]
 ) -> AsyncIterator[Any]:
     """Yield a started consumer that belongs to no group; stop it on exit."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         request_timeout_ms=timeout_ms,
+        **client_options,
     )
     await consumer.start()
     try:

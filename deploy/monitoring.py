@@ -132,6 +132,9 @@ def write_prometheus_config(
     alertmanager: str | None = None,
     scrape_interval: str = "5s",
     evaluation_interval: str = "5s",
+    scheme: str = "http",
+    basic_auth: tuple[str, str] | None = None,
+    tls_ca_file: Path | None = None,
 ) -> None:
     """Write a Prometheus configuration file.
 
@@ -144,7 +147,15 @@ def write_prometheus_config(
             or None to send alerts nowhere.
         scrape_interval: how often targets are scraped (a Prometheus duration).
         evaluation_interval: how often rules are evaluated.
+        scheme: ``http``, or ``https`` for exporters that serve TLS.
+        basic_auth: the user name and password the targets require, or None.
+            The file then holds the password: it is written readable by its
+            owner only.
+        tls_ca_file: PEM file of the CAs that sign the targets' certificates;
+            the system's CAs when None.
     """
+    if scheme not in ("http", "https"):
+        raise DeployError(f"scrape scheme {scheme!r} must be http or https")
     for target in scrape_targets:
         if "://" in target or "/" in target:
             raise DeployError(
@@ -157,12 +168,36 @@ def write_prometheus_config(
         },
         "rule_files": [str(Path(rule_file).resolve()) for rule_file in rule_files],
         "scrape_configs": [
-            {"job_name": job, "static_configs": [{"targets": list(scrape_targets)}]}
+            _scrape_config(job, scrape_targets, scheme, basic_auth, tls_ca_file)
         ],
     }
     if alertmanager is not None:
         config["alerting"] = {"alertmanagers": [_alertmanager_entry(alertmanager)]}
-    Path(path).write_text(yaml.safe_dump(config, sort_keys=False))
+    path = Path(path)
+    if basic_auth is not None:
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def _scrape_config(
+    job: str,
+    targets: Sequence[str],
+    scheme: str,
+    basic_auth: tuple[str, str] | None,
+    tls_ca_file: Path | None,
+) -> dict[str, Any]:
+    """Return the one scrape job of the configuration."""
+    scrape: dict[str, Any] = {"job_name": job}
+    if scheme != "http":
+        scrape["scheme"] = scheme
+    if basic_auth is not None:
+        username, password = basic_auth
+        scrape["basic_auth"] = {"username": username, "password": password}
+    if tls_ca_file is not None:
+        scrape["tls_config"] = {"ca_file": str(Path(tls_ca_file).resolve())}
+    scrape["static_configs"] = [{"targets": list(targets)}]
+    return scrape
 
 
 def _alertmanager_entry(address: str) -> dict[str, Any]:

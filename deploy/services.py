@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ import urllib.request
 from abc import ABC, abstractmethod
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
@@ -257,9 +259,19 @@ class Service(ABC):
         """Return the process's environment; None inherits this process's."""
         return None
 
-    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
-        """Run a command in its own session, its output appended to the log."""
-        logger.debug("spawning component=%s command=%s", self.component, command)
+    def _spawn(
+        self, command: list[str], shown: list[str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Run a command in its own session, its output appended to the log.
+
+        Args:
+            command: the program and its arguments.
+            shown: the command as the log may show it, secrets masked;
+                ``command`` itself when None.
+        """
+        logger.debug(
+            "spawning component=%s command=%s", self.component, shown or command
+        )
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
                 command,
@@ -300,13 +312,46 @@ class Service(ABC):
             time.sleep(POLL_SECONDS)
 
 
+@dataclass(frozen=True)
+class RedisSecurity:
+    """TLS only, and one ACL user with a password instead of the default user.
+
+    Attributes:
+        certfile: PEM certificate of the server, valid for 127.0.0.1.
+        keyfile: its private key.
+        cafile: PEM file of the CA that signed it, which clients trust.
+        username: the only user allowed in, with every command and key.
+        password: its password; stored hashed in the ACL file, left out of
+            the repr.
+    """
+
+    certfile: Path
+    keyfile: Path
+    cafile: Path
+    username: str
+    password: str = field(repr=False)
+
+    def acl(self) -> str:
+        """Return the ACL file: the default user off, ours with a hashed password."""
+        digest = hashlib.sha256(self.password.encode()).hexdigest()
+        return (
+            "user default off resetpass nocommands\n"
+            f"user {self.username} on #{digest} ~* &* +@all\n"
+        )
+
+
 class Redis(Service):
-    """Debian's redis-server on 127.0.0.1, persistent or not."""
+    """Debian's redis-server on 127.0.0.1, persistent or not, TLS or not."""
 
     component = "redis"
 
     def __init__(
-        self, workdir: Path, *, port: int | None = None, persistent: bool = False
+        self,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        persistent: bool = False,
+        security: RedisSecurity | None = None,
     ) -> None:
         """Describe a Redis server.
 
@@ -314,14 +359,32 @@ class Redis(Service):
             workdir: folder for its log and, when persistent, its data.
             port: TCP port on 127.0.0.1; a free one when None.
             persistent: keep an append-only file so data survives restarts.
+            security: serve TLS only on ``port`` and admit one ACL user.
         """
         super().__init__(workdir, port)
         self.persistent = persistent
+        self.security = security
 
     @property
     def url(self) -> str:
-        """Return the URL of database 0."""
-        return f"redis://127.0.0.1:{self.port}/0"
+        """Return the URL of database 0, with the ACL user's password if any."""
+        security = self.security
+        if security is None:
+            return f"redis://127.0.0.1:{self.port}/0"
+        user = f"{security.username}:{security.password}"
+        return f"rediss://{user}@127.0.0.1:{self.port}/0"
+
+    @property
+    def ssl_ca_certs(self) -> str | None:
+        """Return the CA file a client of the TLS port trusts, or None."""
+        return None if self.security is None else str(self.security.cafile)
+
+    def _prepare(self, deadline: float) -> None:
+        super()._prepare(deadline)
+        if self.security is not None:
+            acl_path = self.workdir / "users.acl"
+            acl_path.touch(mode=0o600)
+            acl_path.write_text(self.security.acl())
 
     def _command(self) -> list[str]:
         persistence = (
@@ -332,15 +395,33 @@ class Redis(Service):
         return [
             "redis-server",
             "--bind", "127.0.0.1",
-            "--port", str(self.port),
+            *self._listener(),
             "--dir", str(self.workdir),
             "--daemonize", "no",
             "--logfile", str(self.log_path),
             *persistence,
         ]  # fmt: skip
 
+    def _listener(self) -> list[str]:
+        """Return the options of the plain port, or of the TLS port and ACL."""
+        security = self.security
+        if security is None:
+            return ["--port", str(self.port)]
+        return [
+            "--port", "0",
+            "--tls-port", str(self.port),
+            "--tls-cert-file", str(security.certfile.resolve()),
+            "--tls-key-file", str(security.keyfile.resolve()),
+            "--tls-ca-cert-file", str(security.cafile.resolve()),
+            "--tls-auth-clients", "no",
+            "--aclfile", str(self.workdir / "users.acl"),
+        ]  # fmt: skip
+
     def _probe(self, remaining: float) -> str | None:
-        client = redis.Redis.from_url(self.url, socket_timeout=min(remaining, 2.0))
+        tls = {} if self.security is None else {"ssl_ca_certs": self.ssl_ca_certs}
+        client = redis.Redis.from_url(
+            self.url, socket_timeout=min(remaining, 2.0), **tls
+        )
         try:
             client.ping()
         except redis.RedisError as error:

@@ -19,6 +19,7 @@ from kpis.reference import ReferenceData
 from kpis.snapshots import restore_state
 from kpis.state import KpiState
 from streams.config import Settings
+from streams.kafka_security import kafka_client_options
 from streams.metrics import EngineMetrics
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ async def restore_partitions(
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_bytes=32 * 1024 * 1024,
+        **kafka_client_options(settings),
     )
     await consumer.start()
     # Compaction may not have run yet: keep only each key's latest value.

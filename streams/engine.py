@@ -58,6 +58,7 @@ from kpis.state import KpiState
 from streams.changelog import restore_partitions
 from streams.config import Settings
 from streams.deadletter import deadletter_headers
+from streams.kafka_security import kafka_client_options
 from streams.metrics import EngineMetrics
 from streams.partitioning import Partitioner
 from streams.repartition import (
@@ -126,8 +127,10 @@ class Engine:
     async def start(self) -> None:
         """Connect to Kafka and join the consumer group."""
         settings = self.settings
+        security = kafka_client_options(settings)
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
+            **security,
             linger_ms=5,
             max_batch_size=256 * 1024,
             max_request_size=settings.max_event_bytes * 4,
@@ -142,6 +145,7 @@ class Engine:
             partition_assignment_strategy=(RangePartitionAssignor,),
             max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=32 * 1024 * 1024,
+            **security,
         )
         await self._consumer.start()
         topics = [*self.feeds, settings.topic_repartition]

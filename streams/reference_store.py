@@ -50,10 +50,12 @@ import redis
 import redis.asyncio
 from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.asyncio.client import PubSub
+from redis.asyncio.connection import SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from kpis.reference import ReferenceData, ReferenceError, Rep
+from streams.config import mask_url
 from streams.errors import StreamsError
 
 logger = logging.getLogger(__name__)
@@ -301,7 +303,10 @@ def describe_client(client: redis.asyncio.Redis) -> str:
     if "path" in options:
         return f"unix://{options['path']}"
     host, port = options.get("host", "localhost"), options.get("port", 6379)
-    return f"redis://{host}:{port}/{options.get('db', 0)}"
+    tls = issubclass(client.connection_pool.connection_class, SSLConnection)
+    scheme = "rediss" if tls else "redis"
+    user = f"{options['username']}@" if options.get("username") else ""
+    return f"{scheme}://{user}{host}:{port}/{options.get('db', 0)}"
 
 
 def unreachable(url: str, error: Exception) -> ReferenceStoreError:
@@ -349,19 +354,26 @@ def settings_edit(values: Mapping[str, Any]) -> Edit:
     return edit
 
 
-def connect(url: str, *, retries: int = 1) -> redis.asyncio.Redis:
+def connect(
+    url: str, *, retries: int = 1, ssl_ca_certs: str | None = None
+) -> redis.asyncio.Redis:
     """Return a client of ``url`` that fails fast, for callers that retry themselves.
 
     Args:
-        url: ``redis://``, ``rediss://`` or ``unix://`` URL.
+        url: ``redis://``, ``rediss://`` or ``unix://`` URL; an ACL user and
+            password go in it (``rediss://user:password@host:port/0``).
         retries: immediate reconnections per command, so that the first
             command after a Redis restart does not fail on the stale socket.
+        ssl_ca_certs: PEM file of the CAs that sign the certificate of a
+            ``rediss://`` server; the system's CAs when None.
     """
+    tls: dict[str, Any] = {} if ssl_ca_certs is None else {"ssl_ca_certs": ssl_ca_certs}
     return redis.asyncio.Redis.from_url(
         url,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         retry=Retry(NoBackoff(), retries),
+        **tls,
     )
 
 
@@ -695,18 +707,24 @@ class ReferenceWatcher:
         prefix: str = DEFAULT_PREFIX,
         poll_seconds: float = POLL_SECONDS,
         start_timeout: float = START_TIMEOUT_SECONDS,
+        ssl_ca_certs: str | None = None,
     ) -> None:
         """Describe a watcher; nothing connects before :meth:`start`.
 
         Args:
-            url: the Redis URL (``Settings.redis_url``).
+            url: the Redis URL (``Settings.redis_url``); its password appears
+                in no message, only in the connection.
             on_change: called, and awaited if it returns an awaitable, with
                 the new data after each change; not called by :meth:`start`.
             prefix: the key prefix of the store.
             poll_seconds: how often the version is read.
             start_timeout: how long :meth:`start` waits for Redis to answer.
+            ssl_ca_certs: CAs of a ``rediss://`` server
+                (``Settings.redis_ssl_ca_certs``).
         """
-        self.url = url
+        self.url = mask_url(url)
+        self._secret_url = url
+        self._ssl_ca_certs = ssl_ca_certs
         self._on_change = on_change
         self._prefix = prefix
         self._poll_seconds = poll_seconds
@@ -746,7 +764,7 @@ class ReferenceWatcher:
         """
         if self._task is not None:
             raise ReferenceStoreError("the reference watcher is already started")
-        self._client = connect(self.url)
+        self._client = connect(self._secret_url, ssl_ca_certs=self._ssl_ca_certs)
         store = ReferenceStore(self._client, prefix=self._prefix)
         try:
             self._version, self._data = await self._first_load(store)

@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from streams.config import Settings
 from streams.errors import StreamsError
+from streams.kafka_security import kafka_client_options
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ async def ensure_topics(
     partitions_by_topic: Mapping[str, int],
     configs: Mapping[str, Mapping[str, str]] | None = None,
     timeout_ms: int = 30_000,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet, wait for their leaders.
 
@@ -60,12 +62,16 @@ async def ensure_topics(
         configs: topic-level settings of some of them (``retention.ms``...).
         timeout_ms: how long the broker may take to create them and elect
             every partition's leader.
+        client_options: security options of the clients
+            (:func:`~streams.kafka_security.kafka_client_options`).
 
     Returns:
         The names of the topics created.
     """
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=timeout_ms,
+        **(client_options or {}),
     )
     try:
         await admin.start()
@@ -90,7 +96,9 @@ async def ensure_topics(
     finally:
         await admin.close()
     if missing:
-        await _wait_for_leaders(bootstrap_servers, missing, timeout_ms)
+        await _wait_for_leaders(
+            bootstrap_servers, missing, timeout_ms, client_options or {}
+        )
         log.info("created topics: %s", ", ".join(topic.name for topic in missing))
     return [topic.name for topic in missing]
 
@@ -107,7 +115,10 @@ def _raise_topic_errors(topic_errors: Sequence[tuple[Any, ...]]) -> None:
 
 
 async def _wait_for_leaders(
-    bootstrap_servers: str, topics: Sequence[NewTopic], timeout_ms: int
+    bootstrap_servers: str,
+    topics: Sequence[NewTopic],
+    timeout_ms: int,
+    client_options: Mapping[str, Any],
 ) -> None:
     """Wait until the broker leads every partition of new topics.
 
@@ -120,6 +131,7 @@ async def _wait_for_leaders(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         request_timeout_ms=timeout_ms,
+        **client_options,
     )
     await consumer.start()
     try:
@@ -142,6 +154,7 @@ async def ensure_engine_topics(settings: Settings) -> list[str]:
             count than ``topic_partitions``: its events would meet the wrong
             entities.
     """
+    security = kafka_client_options(settings)
     created = await ensure_topics(
         settings.kafka_bootstrap_servers,
         topic_plan(settings),
@@ -150,9 +163,10 @@ async def ensure_engine_topics(settings: Settings) -> list[str]:
             settings.topic_changelog: {"cleanup.policy": "compact"},
             settings.topic_repartition: {"retention.ms": str(REPARTITION_RETENTION_MS)},
         },
+        client_options=security,
     )
     counts = await partition_counts(
-        settings.kafka_bootstrap_servers, co_partitioned(settings)
+        settings.kafka_bootstrap_servers, co_partitioned(settings), security
     )
     wrong = {
         topic: count
@@ -170,10 +184,14 @@ async def ensure_engine_topics(settings: Settings) -> list[str]:
 
 
 async def partition_counts(
-    bootstrap_servers: str, topics: Sequence[str]
+    bootstrap_servers: str,
+    topics: Sequence[str],
+    client_options: Mapping[str, Any] | None = None,
 ) -> dict[str, int]:
     """Return the number of partitions of each of ``topics``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, **(client_options or {})
+    )
     try:
         await admin.start()
         described = await admin.describe_topics(list(topics))

@@ -131,7 +131,7 @@ async def preflight(settings: Settings) -> None:
         KpiError: the reference data in Redis does not load.
     """
     await ensure_engine_topics(settings)
-    client = connect(settings.redis_url)
+    client = connect(settings.redis_url, ssl_ca_certs=settings.redis_ssl_ca_certs)
     try:
         await ReferenceStore(client, prefix=settings.redis_prefix).load()
     finally:
