@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.broker import Kafka
 from deploy.engine import Worker
@@ -162,8 +163,6 @@ def _counted(worker: SecureWorker) -> dict[str, float]:
 
 
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
-
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(text)
