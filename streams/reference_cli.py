@@ -78,7 +78,9 @@ def _handler(run: Action) -> Callable[[argparse.Namespace], int]:
             args.prefix = settings.redis_prefix
         where = f"salespulse {args.command} {args.action}"
         try:
-            output = asyncio.run(_against_store(url, args, run))
+            output = asyncio.run(
+                _against_store(url, settings.redis_ssl_ca_certs, args, run)
+            )
         except ReferenceError as error:
             print(f"{where}: {error}", file=sys.stderr)
             return 2
@@ -92,9 +94,11 @@ def _handler(run: Action) -> Callable[[argparse.Namespace], int]:
     return handle
 
 
-async def _against_store(url: str, args: argparse.Namespace, run: Action) -> str:
+async def _against_store(
+    url: str, ssl_ca_certs: str | None, args: argparse.Namespace, run: Action
+) -> str:
     """Run ``run`` with a store of ``url``, closing the client afterwards."""
-    client = connect(url, retries=_CONNECT_RETRIES)
+    client = connect(url, retries=_CONNECT_RETRIES, ssl_ca_certs=ssl_ca_certs)
     try:
         return await run(ReferenceStore(client, prefix=args.prefix), args)
     finally:
