@@ -100,6 +100,7 @@ def test_events_years_ahead_are_folded_live_but_not_by_the_replay(
         for key in set(live) | set(replayed)
         if live.get(key) != replayed.get(key)
     }
+    print("families differing from the replay:", sorted(differing))
     assert differing, "the future deals should be in the worker's open pipeline"
     assert all(name.startswith(OPEN_PIPELINE) for name in differing), differing
 
