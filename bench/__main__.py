@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from bench import latency, recovery, scrapes, throughput
 from bench.anchors import faust_rate, plain_rate
@@ -26,6 +29,7 @@ from kpis.events import Feed
 
 SUITES = ("throughput", "latency", "scrapes", "recovery")
 FAUST_RATIO_TARGET = 10.0
+T = TypeVar("T")
 
 
 def run_throughput(stack: Stack, events: int, runs: int) -> float:
@@ -51,6 +55,15 @@ def run_throughput(stack: Stack, events: int, runs: int) -> float:
     return min(worker.rates)
 
 
+def _suite(suite: Callable[[], T]) -> T | None:
+    """Run one suite; print its failure and go on with the next."""
+    try:
+        return suite()
+    except Exception as error:  # a failed suite must not hide the others
+        print(f"  FAILED: {error!r}", flush=True)
+        return None
+
+
 def main() -> None:
     """Parse the arguments and run the suites asked for."""
     parser = argparse.ArgumentParser(prog="python -m bench")
@@ -59,18 +72,23 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=SUITES, default=list(SUITES))
     args = parser.parse_args()
 
+    events, runs = args.events, args.runs
+    # A SIGTERM (from timeout, or a kill) stops the stack like Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     began = time.monotonic()
     with Stack() as stack:
         try:
             rate = 20_000.0
             if "throughput" in args.only:
-                rate = run_throughput(stack, args.events, args.runs)
-            if "latency" in args.only:
-                report(latency.measure(stack, args.events, args.runs, rate / 2))
-            if "scrapes" in args.only:
-                report(scrapes.measure(stack, args.events, args.runs))
-            if "recovery" in args.only:
-                report(recovery.measure(stack, args.events, args.runs))
+                measured = _suite(lambda: run_throughput(stack, events, runs))
+                rate = measured or rate
+            for name, suite in (
+                ("latency", lambda: latency.measure(stack, events, runs, rate / 2)),
+                ("scrapes", lambda: scrapes.measure(stack, events, runs)),
+                ("recovery", lambda: recovery.measure(stack, events, runs)),
+            ):
+                if name in args.only:
+                    report(_suite(suite) or [])
         finally:
             stack.__exit__(None, None, None)
             shutil.rmtree(stack.folder, ignore_errors=True)
