@@ -95,7 +95,7 @@ async def load(
     next_probe = began
     try:
         while (elapsed := time.monotonic() - began) < RUN_SECONDS:
-            while sent < min(rate * elapsed, len(background)):
+            while sent < rate * elapsed:
                 feed, key, value = background[sent % len(background)]
                 await producer.send(f"{PREFIX}.{feed.value}", value, key=key)
                 sent += 1
