@@ -39,6 +39,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from kpis.events import (
@@ -73,6 +74,8 @@ log = logging.getLogger(__name__)
 # One batch is at most this many records: big enough to amortise the
 # per-batch work (changelog, commit), small enough to keep latency low.
 MAX_BATCH = 5_000
+# Longest wait between two sends of a batch the broker did not take.
+MAX_SEND_BACKOFF_SECONDS = 10.0
 
 
 @dataclass
@@ -201,7 +204,7 @@ class Engine:
                     self._handle_input(tp, state, records)
             for partition in touched:
                 self._write_changes(partition, self.states[partition])
-            await self._send(outgoing)
+            await self._deliver(outgoing)
             await self._commit(batch)
             self.metrics.flush(now.timestamp())
             self._record_lag(batch)
@@ -323,6 +326,30 @@ class Engine:
                 ),
                 partition,
             )
+
+    async def _deliver(self, outgoing: Outgoing) -> None:
+        """Send a batch's records, again while the broker does not take them.
+
+        A broker down for longer than the producer's request timeout (40 s)
+        fails the send with a retriable error (``LeaderNotAvailableError``);
+        raised, it stopped the worker, which then had to be restarted by
+        hand. Sending the same records again is safe: a record written twice
+        is the same changelog value, forwarded event or link, which
+        compaction and the idempotent fold absorb (a reject may reach the
+        dead-letter topic twice; it is counted once).
+        """
+        delay = 0.5
+        while True:
+            try:
+                await self._send(outgoing)
+                return
+            except KafkaError as error:
+                transient = error.retriable or isinstance(error, KafkaTimeoutError)
+                if not transient or self._stopping.is_set():
+                    raise
+                log.warning("sending a batch failed; again in %.1f s: %r", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_SEND_BACKOFF_SECONDS)
 
     async def _send(self, outgoing: Outgoing) -> None:
         """Send a batch's records, one record batch per topic and partition.

@@ -72,13 +72,19 @@ class EngineService(Service):
             await self.engine.run()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as error:
             log.exception("the engine failed; stopping the worker")
-            await self.crash_and_stop()
+            await self.crash_and_stop(error)
 
-    async def crash_and_stop(self) -> None:
-        """Stop the whole worker after a failure of the engine."""
-        self.set_shutdown()
+    async def crash_and_stop(self, error: BaseException) -> None:
+        """Stop the whole worker after a failure of the engine.
+
+        ``set_shutdown()`` does not stop a mode ``Worker``: the process went
+        on serving a frozen /metrics and heartbeating, so its partitions
+        stayed with it and were never read again. ``crash`` marks the worker
+        crashed: it stops its services and exits with code 1.
+        """
+        await self.crash(error)
 
     async def on_stop(self) -> None:
         """Leave the group, stop watching Redis, stop serving."""
