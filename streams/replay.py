@@ -28,7 +28,7 @@ from kpis.reference import ReferenceData, ReferenceError
 from kpis.report import churn_anchors, window_report
 from kpis.state import KpiState
 from streams.arguments import aware_time
-from streams.config import load_settings
+from streams.config import Settings, load_settings
 from streams.report_table import render_reports
 from streams.simulator.sinks import parse_line
 
@@ -138,10 +138,21 @@ def load_reference(path: Path | None) -> ReferenceData:
 
 
 def replay(
-    log: IO[bytes], reference: ReferenceData, as_of: datetime
+    log: IO[bytes],
+    reference: ReferenceData,
+    as_of: datetime,
+    settings: Settings | None = None,
 ) -> tuple[KpiState, ReplayResult]:
-    """Fold the events of ``log`` up to ``as_of``; return the state and counts."""
-    settings = load_settings()
+    """Fold the events of ``log`` up to ``as_of``; return the state and counts.
+
+    Args:
+        log: the JSON-lines event log.
+        reference: the reference data to fold with.
+        as_of: the instant the windows are anchored at; later events are
+            left out.
+        settings: the topic names and limits; the environment's when left out.
+    """
+    settings = settings or load_settings()
     feeds = {settings.topic_for(feed): feed for feed in Feed}
     result = ReplayResult()
     events = _events_until(

@@ -137,5 +137,5 @@ def _rejected_by_reason(url: str) -> dict[str, float]:
 
 def _log_by_reason(scenario: Scenario) -> dict[str, int]:
     with scenario.log.open("rb") as log:
-        _, result = replay(log, scenario.reference, datetime.now(UTC))
+        _, result = replay(log, scenario.reference, datetime.now(UTC), scenario.parsed)
     return dict(result.rejects)

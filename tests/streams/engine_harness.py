@@ -159,7 +159,7 @@ def start_worker(scenario: Scenario, workdir: Path, name: str = "worker") -> Wor
 def expected(scenario: Scenario, now: datetime) -> dict[Series, Decimal]:
     """Return the replay's exposition of the scenario's log at ``now``."""
     with scenario.log.open("rb") as log:
-        state, _ = replay(log, scenario.reference, now)
+        state, _ = replay(log, scenario.reference, now, scenario.parsed)
     from kpis.exposition import exposition  # noqa: PLC0415
 
     return parse(exposition(state.samples(now), scenario.reference, now))
