@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from dashboards.cli import register as register_dashboards
 from streams.config import ConfigError, load_settings
+from streams.logs import configure
 from streams.reference_cli import register as register_reference
 from streams.replay import register as register_replay
 from streams.simulator.cli import register as register_simulator
@@ -44,10 +44,7 @@ def _run_worker(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure()
     try:
         return int(args.handler(args))
     except ConfigError as error:
