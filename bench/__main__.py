@@ -76,8 +76,9 @@ def main() -> None:
     # A SIGTERM (from timeout, or a kill) stops the stack like Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     began = time.monotonic()
-    with Stack() as stack:
-        try:
+    stack = Stack()
+    try:
+        with stack:
             rate = 20_000.0
             if "throughput" in args.only:
                 measured = _suite(lambda: run_throughput(stack, events, runs))
@@ -89,9 +90,8 @@ def main() -> None:
             ):
                 if name in args.only:
                     report(_suite(suite) or [])
-        finally:
-            stack.__exit__(None, None, None)
-            shutil.rmtree(stack.folder, ignore_errors=True)
+    finally:
+        shutil.rmtree(stack.folder, ignore_errors=True)
     print(f"done in {time.monotonic() - began:.0f} s")
 
 

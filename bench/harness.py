@@ -15,7 +15,7 @@ import statistics
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -114,8 +114,12 @@ class Stack:
         self.redis = Redis(self.folder / "redis")
 
     def __enter__(self) -> Self:
-        self.kafka.start()
-        self.redis.start()
+        try:
+            self.kafka.start()
+            self.redis.start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(
@@ -281,20 +285,21 @@ def folded(url: str) -> float:
 def drain_seconds(
     worker: Worker, expected: int, timeout: float = 1800.0, poll: float = 0.1
 ) -> float:
-    """Return the seconds from the worker's first folded event to the last.
+    """Return the seconds the worker took to fold ``expected`` events.
 
-    /metrics is refreshed about once a second, so the figure is within a
-    second of the truth.
+    The time runs from the last /metrics that showed nothing folded to the
+    first that showed them all. /metrics is refreshed about once a second, so
+    the figure errs long, by up to a second or so.
     """
     deadline = time.monotonic() + timeout
-    first: float | None = None
+    nothing_yet = time.perf_counter()
     while time.monotonic() < deadline:
         done = folded(worker.metrics_url)
         now = time.perf_counter()
-        if first is None and done > 0:
-            first = now
-        if done >= expected and first is not None:
-            return max(now - first, 1e-3)
+        if done == 0:
+            nothing_yet = now
+        elif done >= expected:
+            return now - nothing_yet
         time.sleep(poll)
     raise BenchError(f"the worker folded fewer than {expected:,} events in time")
 
@@ -340,8 +345,3 @@ def series_count(url: str) -> int:
 def runs_of(count: int, measure: Callable[[int], float]) -> tuple[float, ...]:
     """Return ``measure(run)`` for each of ``count`` runs."""
     return tuple(measure(run) for run in range(count))
-
-
-def lines_of(messages: Iterable[Message]) -> Iterator[bytes]:
-    """Yield the values of ``messages``."""
-    return (value for _, _, value in messages)
