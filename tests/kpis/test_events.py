@@ -131,7 +131,8 @@ def test_optional_fields_and_enumerations_are_typed() -> None:
     created = decode_event(raw(document("deal.created")))
     activity = decode_event(raw(document("activity.logged")))
 
-    assert created.data.close_date.isoformat() == "2026-12-20"  # type: ignore[union-attr]
+    close_date = created.data.close_date  # type: ignore[union-attr]
+    assert close_date.isoformat() == "2026-12-20"
     assert activity.data.kind is ActivityKind.DEMO  # type: ignore[union-attr]
     stage = decode_event(with_data("deal.stage_changed", probability=0.4))
     assert stage.data.probability == Decimal("0.4")  # type: ignore[union-attr]
