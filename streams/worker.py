@@ -28,7 +28,8 @@ from streams.exporter import (
     server_tls_context,
 )
 from streams.metrics import EngineMetrics
-from streams.reference_store import ReferenceStore, ReferenceWatcher, connect
+from streams.reference_store import ReferenceStore, connect
+from streams.reference_watcher import ReferenceWatcher
 from streams.topics import ensure_engine_topics
 
 log = logging.getLogger(__name__)

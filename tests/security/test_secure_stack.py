@@ -28,9 +28,9 @@ from streams.config import load_settings
 from streams.reference_store import (
     ReferenceStore,
     ReferenceStoreError,
-    ReferenceWatcher,
     connect,
 )
+from streams.reference_watcher import ReferenceWatcher
 from tests.conftest import MakePrometheus
 from tests.samples import sample
 from tests.scrape import values_of, wait_for

@@ -23,8 +23,8 @@ from streams.reference_cli import register
 from streams.reference_store import (
     ReferenceStore,
     ReferenceStoreError,
-    ReferenceWatcher,
 )
+from streams.reference_watcher import ReferenceWatcher
 
 pytestmark = pytest.mark.integration
 
