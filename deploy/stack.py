@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.broker import Kafka
@@ -32,9 +31,9 @@ from deploy.engine import REPOSITORY, Simulator, Worker
 from deploy.monitoring import Alertmanager, Prometheus, write_prometheus_config
 from deploy.services import DeployError, Redis, Service
 from kpis.events import EVENT_TYPES
-from streams.reference_store import ReferenceStore
+from streams.config import load_settings
 from streams.simulator.company import default_company
-from streams.simulator.reference import reference_document
+from streams.simulator.seed import seed_reference
 
 log = logging.getLogger("salespulse.stack")
 
@@ -152,7 +151,13 @@ def bring_up(stack: Stack, args: argparse.Namespace) -> list[Worker]:
     stack.start(kafka)
     redis = Redis(workdir / "redis", port=args.redis_port, persistent=True)
     stack.start(redis)
-    asyncio.run(seed_reference(redis.url))
+    asyncio.run(
+        seed_reference(
+            load_settings({"SALESPULSE_REDIS_URL": redis.url}),
+            default_company(),
+            datetime.now(UTC),
+        )
+    )
     alertmanager = Alertmanager(
         workdir / "alertmanager",
         port=args.alertmanager_port,
@@ -207,24 +212,6 @@ def bring_up(stack: Stack, args: argparse.Namespace) -> list[Worker]:
         )
     )
     return workers
-
-
-async def seed_reference(url: str) -> None:
-    """Give an empty Redis the simulated company's reference data.
-
-    Reps with their teams, targets around this month, stage weights, exchange
-    rates and campaign channels; a Redis that holds reference data already
-    (someone set targets) is left as it is.
-    """
-    client = redis.asyncio.Redis.from_url(url)
-    try:
-        store = ReferenceStore(client)
-        if await store.version() == 0:
-            document = reference_document(default_company(), datetime.now(UTC))
-            await store.import_document(document)
-            log.info("reference data of the simulated company loaded into Redis")
-    finally:
-        await client.aclose()
 
 
 def build_dashboards() -> None:

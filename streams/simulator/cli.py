@@ -26,6 +26,7 @@ from streams.simulator.runner import (
     send_messages,
 )
 from streams.simulator.scheduling import DEFAULT_RATES
+from streams.simulator.seed import seed_reference
 from streams.simulator.sinks import FileSink, KafkaSink, Sink
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,12 @@ def register(
         "pace below target; repeatable",
     )
     parser.add_argument(
+        "--seed-redis",
+        action="store_true",
+        help="load the simulated company's reference data (reps, targets, "
+        "rates) into Redis first, unless Redis holds reference data already",
+    )
+    parser.add_argument(
         "--reference-file",
         type=Path,
         default=None,
@@ -131,6 +138,8 @@ async def _simulate(args: argparse.Namespace) -> int:
     company = default_company()
     if args.reference_file is not None:
         _write_reference(args.reference_file, company, start)
+    if args.seed_redis:
+        await seed_reference(settings, company, start)
     rates = replace(DEFAULT_RATES, team_pace=tuple(args.team_pace))
     simulation = Simulation(company, seed=args.seed, start=start, rates=rates)
     events = limit_events(simulation.events(), max_events=args.events, until=until)
