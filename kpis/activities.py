@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from kpis.facts import SLOT_SECONDS, Fact
+from kpis.facts import SLOT_SECONDS, Fact, slot_of
 from kpis.measures import Measure
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -28,7 +28,7 @@ class ActivityState:
 
     def count(self, at: datetime, kind: str, outcome: str) -> int:
         """Count one activity of ``kind`` with ``outcome``; return its slot."""
-        slot = int(at.timestamp()) // SLOT_SECONDS
+        slot = slot_of(at)
         key = (slot, kind, outcome)
         self.counts[key] = self.counts.get(key, 0) + 1
         return slot

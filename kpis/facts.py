@@ -51,6 +51,6 @@ def seconds_between(start: datetime, end: datetime) -> Decimal:
     return Decimal(max(int((end - start).total_seconds()), 0))
 
 
-def later(current: tuple[Stamp, object] | None, stamp: Stamp) -> bool:
-    """Tell whether an event stamped ``stamp`` replaces ``current``."""
-    return current is None or stamp > current[0]
+def slot_of(at: datetime) -> int:
+    """Return the quarter hour since the epoch that holds the instant ``at``."""
+    return int(at.timestamp()) // SLOT_SECONDS

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
-from kpis.facts import SLOT_SECONDS, Fact, Labels
+from kpis.facts import Fact, Labels, slot_of
 from kpis.measures import Kind, Measure, Unit
 from kpis.periods import DAILY_WINDOWS, PERIOD_WINDOWS, Calendar, Grain, Period, Window
 from kpis.reference import ReferenceData
@@ -89,8 +89,7 @@ class Ledger:
                     month = months[at] = bucket(_MONTH, at)
                 _count_in(self._months, key, month, amount, weight)
                 if measure in _ROLLING:
-                    slot = int(at.timestamp()) // SLOT_SECONDS
-                    _count_in(self._slots, key, slot, amount, weight)
+                    _count_in(self._slots, key, slot_of(at), amount, weight)
                 if measure in _DAILY:
                     day = bucket(_DAY, at)
                     _count_in(self._days, key, day, amount, weight)
@@ -155,7 +154,7 @@ class Ledger:
         self, now: datetime, reference: ReferenceData
     ) -> Iterator[Sample]:
         """Yield the last hour and the last 7 days, in quarter-hour steps."""
-        current = int(now.timestamp()) // SLOT_SECONDS
+        current = slot_of(now)
         oldest_kept = current - max(ROLLING_WINDOWS.values()) - _SLOT_MARGIN
         for key, slots in list(self._slots.items()):
             for slot in [slot for slot in slots if slot < oldest_kept]:

@@ -22,7 +22,6 @@ before.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from functools import partial
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -51,7 +50,6 @@ Entity = DealState | LeadState | AccountState | CostState
 ActivityRecord = tuple[str, int, str, str]
 
 # Must match how ActivityState.count files an activity under its quarter hour.
-_SLOT_SECONDS: Final = 15 * 60
 _SEPARATOR: Final = b":"
 T = TypeVar("T")
 
@@ -110,11 +108,6 @@ def parse_entity_key(key: bytes) -> tuple[str, str]:
     return kind, entity_id
 
 
-def entity_kind(entity: Entity) -> str:
-    """Return the kind of an entity, as its changelog key names it."""
-    return _KIND_OF[type(entity)]
-
-
 def entity_record(entity: Entity) -> tuple[bytes, bytes]:
     """Return the changelog key and value that hold an entity's state."""
     kind = _KIND_OF[type(entity)]
@@ -149,17 +142,12 @@ def decode_entity(kind: str, data: bytes, *, key: bytes | None = None) -> Entity
     return entity
 
 
-def activity_slot(at: datetime) -> int:
-    """Return the quarter hour since the epoch that holds the instant ``at``."""
-    return int(at.timestamp()) // _SLOT_SECONDS
-
-
 def encode_activity(rep_id: str, slot: int, kind: str, outcome: str) -> bytes:
     """Return the changelog value of one counted activity.
 
     Args:
         rep_id: the rep who logged it.
-        slot: its quarter hour since the epoch (:func:`activity_slot`).
+        slot: its quarter hour since the epoch (:func:`kpis.facts.slot_of`).
         kind: its kind ("call", "demo", ...).
         outcome: its outcome ("none", "sale", ...).
     """

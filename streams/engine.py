@@ -226,11 +226,12 @@ class Engine:
             except InvalidEvent as error:
                 self._reject(record, error)
                 continue
-            target = partition_of(partition_key(event))
+            key = partition_key(event)
+            target = partition_of(key)
             if target != tp.partition:
                 self._out.add(
                     self.settings.topic_repartition,
-                    partition_key(event),
+                    key,
                     record.value,
                     target,
                     forwarded(feed),
@@ -461,10 +462,6 @@ class Engine:
                 time.monotonic() - began,
             )
         return states
-
-    def samples_now(self) -> tuple[datetime, ReferenceData, Ledger]:
-        """Return what an exposition is rendered from, at this instant."""
-        return datetime.now(UTC), self.reference, self.ledger
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -22,13 +22,13 @@ from kpis.events import (
     DealKind,
     Event,
 )
+from kpis.facts import slot_of
 from kpis.leads import LeadState
 from kpis.ledger import Sample
 from kpis.links import DemoOfDeal, LeadSnapshot, WinOfAccount
 from kpis.snapshots import (
     Entity,
     SnapshotError,
-    activity_slot,
     decode_activity,
     decode_entity,
     encode_activity,
@@ -184,7 +184,7 @@ def test_stamps_order_the_same_after_the_round_trip() -> None:
 
 
 def test_an_activity_comes_back_as_its_four_fields() -> None:
-    slot = activity_slot(AT)
+    slot = slot_of(AT)
     data = encode_activity("rep-1", slot, "demo", "meeting_booked")
 
     assert decode_activity(data) == ("rep-1", slot, "demo", "meeting_booked")
@@ -314,7 +314,7 @@ def _activity_record(
         return []
     data = event.data
     value = encode_activity(
-        data.rep_id, activity_slot(event.time), str(data.kind), str(data.outcome)
+        data.rep_id, slot_of(event.time), str(data.kind), str(data.outcome)
     )
     return [(entity_key("activity", event.id), value)]
 
